@@ -78,7 +78,9 @@ class Settings:
         """The folder of documents `kg serve` loads into an empty store."""
         if self.seeds_dir:
             return Path(self.seeds_dir)
-        return Path(__file__).resolve().parent.parent / "seeds"
+        from kg.resources import data_dir
+
+        return data_dir("seeds")
 
     @property
     def server_url(self) -> str:
