@@ -1,0 +1,70 @@
+"""JSON-LD in and out with the bundled @context only: nothing is ever fetched (the only importer of pyld).
+
+The published context (`ontology/context.jsonld`, served at `/context.jsonld`) names our terms; byline order is
+data (`skg:ordinal` on each slot), so it survives every serialisation.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from pyld import jsonld
+from rdflib import Graph
+
+from kg.errors import InputError
+from kg.resources import data_dir
+
+CONTEXT_URL_PATH = "/context.jsonld"
+
+
+@cache
+def context_document() -> dict[str, Any]:
+    """The published JSON-LD context document (with its top-level "@context")."""
+    path = data_dir("ontology") / "context.jsonld"
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def graph_to_jsonld(graph: Graph) -> bytes:
+    """Compact JSON-LD of `graph` with the bundled context inlined (readers need fetch nothing)."""
+    context = context_document()["@context"]
+    text = graph.serialize(format="json-ld", context=context, auto_compact=True, indent=1)
+    return text.encode("utf-8")
+
+
+def _bundled_only_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    if url.rstrip("/").endswith(CONTEXT_URL_PATH):
+        return {"contextUrl": None, "documentUrl": url, "document": context_document()}
+    raise InputError(f"JSON-LD: expected only the bundled context {CONTEXT_URL_PATH}, got a remote context {url!r}")
+
+
+def jsonld_to_graph(data: bytes, source: str = "JSON-LD body") -> Graph:
+    """Parse JSON-LD into a graph; remote contexts other than our own are refused, never fetched."""
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InputError(f"{source}: expected JSON-LD, got invalid JSON ({error})") from None
+    try:
+        nquads = jsonld.to_rdf(document, {"format": "application/n-quads", "documentLoader": _bundled_only_loader})
+    except jsonld.JsonLdError as error:
+        refused = _find_cause(error)
+        if refused is not None:
+            raise refused from None
+        raise InputError(f"{source}: expected valid JSON-LD ({getattr(error, 'type', 'error')})") from None
+    graph = Graph()
+    graph.parse(data=nquads, format="nquads")
+    return graph
+
+
+def _find_cause(error: BaseException) -> InputError | None:
+    """pyld wraps loader errors several levels deep; find our own refusal if it is there."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, InputError):
+            return seen
+        seen = getattr(seen, "cause", None) or seen.__cause__ or seen.__context__
+    return None
