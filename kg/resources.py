@@ -16,7 +16,7 @@ def data_dir(name: str) -> Path:
 
 
 def ontology_files() -> list[Path]:
-    """The Turtle files of the ontology: the core first, then the alignments."""
+    """The Turtle files of the ontology (the core and its alignments), in name order."""
     return sorted(data_dir("ontology").glob("*.ttl"))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -224,20 +223,7 @@ def test_ordinals_gain_no_semopenalex_or_wikidata_position(view: list[tuple[Mapp
         assert not [p for p in predicates if str(p).startswith(str(SOA)) or "P1545" in str(p)]
 
 
-# --- speed, modes, bad ontologies ----------------------------------------------------------------------------------
-
-def test_rules_are_much_faster_than_the_reference(rules: AlignmentReasoner, reference: AlignmentReasoner,
-                                                  seeds: list[MappedDocument]) -> None:
-    doc = seeds[-1]
-    start = time.perf_counter()
-    for _ in range(10):
-        rules.infer_triples(doc.asserted)
-    fast = (time.perf_counter() - start) / 10
-    start = time.perf_counter()
-    reference.infer_triples(doc.asserted)
-    full = time.perf_counter() - start
-    assert fast < 0.2 and fast * 20 < full, (fast, full)
-
+# --- modes, bad ontologies (speed is measured in bench/, not here) ----------------------------------------------------------------------------------
 
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(UsageError, match="expected 'rules' or 'owlrl'"):
@@ -271,7 +257,5 @@ def test_missing_ontology_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_reasoners_from_unchanged_files_share_the_compiled_rules() -> None:
-    start = time.perf_counter()
     first, second = AlignmentReasoner(), AlignmentReasoner()
     assert first.ontology is second.ontology
-    assert time.perf_counter() - start < 2.0
