@@ -223,7 +223,7 @@ def test_ordinals_gain_no_semopenalex_or_wikidata_position(view: list[tuple[Mapp
         assert not [p for p in predicates if str(p).startswith(str(SOA)) or "P1545" in str(p)]
 
 
-# --- modes, bad ontologies (speed is measured in bench/, not here) ----------------------------------------------------------------------------------
+# --- modes, bad ontologies (speed is measured in bench/, not here) ---
 
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(UsageError, match="expected 'rules' or 'owlrl'"):
