@@ -26,7 +26,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-StoreOption = Annotated[str | None, typer.Option("--store", help="Store directory or SPARQL endpoint spec [env KG_STORE]")]
+StoreOption = Annotated[
+    str | None, typer.Option("--store", help="Store directory or SPARQL endpoint spec [env KG_STORE]")]
 BaseOption = Annotated[str | None, typer.Option("--base-iri", help="Base IRI of minted entities [env KG_BASE_IRI]")]
 T = TypeVar("T")
 
@@ -125,8 +126,8 @@ def _query_text(query: str) -> str:
 @app.command()
 def query(query: Annotated[str, typer.Argument(help="SPARQL text, or @file.rq")],
           store: StoreOption = None,
-          format: Annotated[str, typer.Option("--format", "-f",
-                                              help="table|json|xml|csv|tsv|turtle|ntriples|nquads|trig|jsonld")] = "table",
+          format: Annotated[str, typer.Option(
+              "--format", "-f", help="table|json|xml|csv|tsv|turtle|ntriples|nquads|trig|jsonld")] = "table",
           ) -> None:
     """Run a SPARQL query against the store (the default graph is the union of all graphs)."""
     from kg.query import run_query

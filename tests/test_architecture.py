@@ -13,7 +13,7 @@ KG = Path(__file__).resolve().parent.parent / "kg"
 ENGINE_OWNERS = {
     "pyshacl": {"validate.py"},
     "owlrl": {"reason.py"},
-    "pyoxigraph": {"store.py"},
+    "pyoxigraph": {"store/"},
     "pyld": {"jsonld.py"},
     "jinja2": {"web/render.py"},
     "fastapi": {"server/"},
