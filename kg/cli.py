@@ -172,9 +172,10 @@ def export(format: Annotated[str, typer.Option("--format", "-f", help="turtle|js
            store: StoreOption = None,
            graph: Annotated[str | None, typer.Option(help="Only this named graph")] = None) -> None:
     """Export the whole graph (all named graphs for N-Quads/TriG; their merge for Turtle/JSON-LD)."""
-    from kg.export import export_chunks
+    from kg.export import check_export_format, export_chunks
 
     with _user_errors():
+        check_export_format(format)
         settings = _settings(store=store)
         with _open(settings, read_only=True) as kg_store:
             chunks = export_chunks(kg_store, format, graph=graph)

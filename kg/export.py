@@ -26,14 +26,19 @@ MERGE_QUERY = _PROLOGUE + "CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p 
 
 def export_chunks(store: Store, format: str, *, graph: str | None = None) -> Iterator[bytes]:
     """The export as a stream of byte chunks; `graph` limits it to one named graph."""
-    if format not in EXPORT_FORMATS:
-        raise UsageError(f"--format {format!r}: expected one of {', '.join(EXPORT_FORMATS)}")
+    check_export_format(format)
     if format == "jsonld":
         return iter([graph_to_jsonld(_merged_graph(store, graph))])
     if format in ("nquads", "trig") or graph is not None:
         return store.dump(format, graph)
     outcome = run_query(store, MERGE_QUERY, accept="turtle", max_rows=2**62)
     return outcome.body
+
+
+def check_export_format(format: str) -> None:
+    """UsageError unless `format` is one of EXPORT_FORMATS."""
+    if format not in EXPORT_FORMATS:
+        raise UsageError(f"--format {format!r}: expected one of {', '.join(EXPORT_FORMATS)}")
 
 
 def _merged_graph(store: Store, graph: str | None) -> Graph:
