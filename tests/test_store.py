@@ -267,6 +267,9 @@ def test_read_only_store_refuses_writes(tmp_path: Path) -> None:
         disk.replace_graphs([], [(G1, NT1)])
     with EmbeddedStore(tmp_path / "store", read_only=True) as snapshot:
         assert snapshot.quad_count() == 3
+        snapshot.backup(tmp_path / "copy")  # a RocksDB checkpoint of a read-only instance would be empty
+        with EmbeddedStore(tmp_path / "copy", read_only=True) as copy:
+            assert _snapshot(copy) == _snapshot(snapshot)
         with pytest.raises(StoreError, match="read-only"):
             snapshot.replace_graphs([G1], [])
         with pytest.raises(StoreError, match="read-only"):
@@ -289,6 +292,7 @@ import sys
 from pathlib import Path
 from kg.store import EmbeddedStore
 store = EmbeddedStore(Path(sys.argv[1]))
+store.replace_graphs([], [(sys.argv[2], sys.argv[3].encode())])
 print("ready", flush=True)
 sys.stdin.read()
 """
@@ -296,7 +300,7 @@ sys.stdin.read()
 
 def test_a_store_held_by_another_process_is_locked(tmp_path: Path) -> None:
     path = tmp_path / "store"
-    with subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], cwd=ROOT, text=True,
+    with subprocess.Popen([sys.executable, "-c", HOLDER, str(path), G2, NT2.decode()], cwd=ROOT, text=True,
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE) as holder:
         assert holder.stdin is not None and holder.stdout is not None
         try:
@@ -305,11 +309,14 @@ def test_a_store_held_by_another_process_is_locked(tmp_path: Path) -> None:
                 EmbeddedStore(path)
             with pytest.raises(StoreLocked):
                 open_store(str(path))
+            with open_store(str(path), read_only=True) as snapshot:  # `kg backup` while `kg serve` runs
+                snapshot.backup(tmp_path / "copy")
         finally:
             holder.stdin.close()
             holder.wait(timeout=60)
-    with EmbeddedStore(path) as free:
-        assert free.quad_count() == 0
+    with EmbeddedStore(path) as free, EmbeddedStore(tmp_path / "copy", read_only=True) as copy:
+        assert free.quad_count() == 2
+        assert isomorphic(_graph(copy.graph_ntriples(G2)), _graph(NT2))
 
 
 # ---------------------------------------------------------------------------------------------------- specs

@@ -125,15 +125,23 @@ class EmbeddedStore:
             raise InputError(f"{source}: cannot be read: {error}") from None
 
     def backup(self, target_dir: Path) -> None:
-        """A consistent copy of an on-disk store into the new directory `target_dir` (hard links when possible)."""
+        """A consistent copy of an on-disk store into the new directory `target_dir`.
+
+        A writable store makes a RocksDB checkpoint (hard links when possible). A read-only one copies its quads
+        into a new store: a checkpoint of a read-only instance silently misses the writes not yet in its files.
+        """
         store = self._live()
         if self._path is None:
             raise StoreError("memory:: an in-memory store cannot be backed up; dump it instead")
         if target_dir.exists():
             raise StoreError(f"{target_dir}: backup target exists; expected a new directory")
         try:
-            store.backup(str(target_dir))
+            if self._read_only:
+                _copy(store, target_dir)
+            else:
+                store.backup(str(target_dir))
         except (OSError, RuntimeError) as error:
+            shutil.rmtree(target_dir, ignore_errors=True)
             raise StoreError(f"{target_dir}: backup failed: {error}") from None
 
     def flush(self) -> None:
@@ -175,6 +183,14 @@ def _open(path: Path | None, read_only: bool) -> pyoxigraph.Store:
             raise StoreLocked(f"{path}: the store is open for writing in another process; stop that process "
                               "(for instance a running `kg serve`) or open the store read-only") from None
         raise StoreError(f"{path}: cannot open the store: {error}") from None
+
+
+def _copy(store: pyoxigraph.Store, target_dir: Path) -> None:
+    copy = pyoxigraph.Store(str(target_dir))
+    for graph in store.named_graphs():
+        copy.add_graph(graph)
+    copy.bulk_extend(store.quads_for_pattern(None, None, None, None))
+    copy.flush()
 
 
 def restore(source: Path, target: Path) -> None:

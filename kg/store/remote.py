@@ -126,7 +126,7 @@ class RemoteStore:
         fmt = rdf_format(format)
         self._check_writable()
         load_target(fmt, graph)
-        body = data.read_bytes() if isinstance(data, Path) else data
+        body = _read(data)
         if self.gsp_url and not fmt.supports_datasets:
             params = {"default": ""} if graph is None else {"graph": node(graph).value}
             self._send(self.gsp_url, "load", params=params, content=body, headers={"Content-Type": fmt.media_type})
@@ -182,6 +182,15 @@ class RemoteStore:
                 yield from serialize_batches(quads, fmt)
         except httpx.HTTPError as error:
             raise StoreError(f"{self.query_url}: the dump stopped: {error}") from None
+
+
+def _read(data: bytes | Path) -> bytes:
+    if not isinstance(data, Path):
+        return data
+    try:
+        return data.read_bytes()
+    except OSError as error:
+        raise InputError(f"{data}: cannot be read: {error}") from None
 
 
 def _check_status(response: httpx.Response, url: str, what: str) -> None:
