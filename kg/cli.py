@@ -20,6 +20,7 @@ from rich.table import Table
 from kg.config import Settings
 from kg.errors import KGError, UsageError, exit_code
 from kg.ingest import IngestSummary, Pipeline, iter_documents
+from kg.stats import store_stats
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Scholar KG: author profiles to a validated, queryable, linked knowledge graph.")
@@ -79,9 +80,9 @@ def _print_summary(summary: IngestSummary, verb: str) -> None:
             for line in outcome.report.to_text().splitlines():
                 err.print(f"{outcome.source}: {line}", markup=False, highlight=False)
     table = Table(title=f"{verb} summary", show_header=False)
-    for label, value in (("documents", summary.count("ingested") + summary.count("valid")),
+    for label, value in (("documents read", summary.count("ingested") + summary.count("valid")),
                          ("refused", summary.count("refused")), ("unreadable", summary.count("error")),
-                         ("papers", summary.papers), ("people", summary.people),
+                         ("papers listed", summary.papers), ("people named", summary.people),
                          ("triples", summary.triples), ("warnings", summary.warnings)):
         table.add_row(label, str(value))
     out.print(table)
@@ -98,7 +99,9 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Profile files or fo
         with _open(settings) as kg_store:
             summary = _with_progress(
                 paths, lambda tick: pipeline.ingest_paths(kg_store, paths, batch_size=batch_size, on_progress=tick))
+            totals = store_stats(kg_store)
     _print_summary(summary, "ingest")
+    out.print("store now holds: " + ", ".join(f"{value} {label}" for label, value in totals.items()), highlight=False)
     raise typer.Exit(summary.exit_code)
 
 
@@ -202,8 +205,6 @@ def _write_atomically(target: Path, chunks: Iterator[bytes]) -> None:
 @app.command()
 def stats(store: StoreOption = None) -> None:
     """Counts of documents, papers, people, triples and graphs in the store."""
-    from kg.stats import store_stats
-
     with _user_errors():
         settings = _settings(store=store)
         with _open(settings, read_only=True) as kg_store:
