@@ -153,6 +153,34 @@ def query(query: Annotated[str, typer.Argument(help="SPARQL text, or @file.rq")]
             err.print(f"warning: results truncated at {settings.max_rows} rows (KG_MAX_ROWS)", highlight=False)
 
 
+@app.command()
+def link(target: Annotated[str, typer.Option("--target", help="dblp|wikidata|semopenalex|scholarkg")],
+         endpoint: Annotated[str | None, typer.Option(help="SPARQL endpoint URL of the other graph")] = None,
+         dump: Annotated[Path | None, typer.Option(help="Dump of the other graph (.ttl .nt .nq .trig)")] = None,
+         store: StoreOption = None,
+         min_score: Annotated[float, typer.Option(help="Lowest score written as a link")] = 0.9,
+         truth: Annotated[Path | None, typer.Option(help="Known matches (TSV): print precision and recall")] = None,
+         ) -> None:
+    """Link our papers (owl:sameAs) and people (skos:exactMatch) to another graph; replaces that target's links."""
+    from kg.link import evaluate, link_store, read_truth
+    from kg.vocab import IRIs
+
+    with _user_errors():
+        settings = _settings(store=store)
+        known = read_truth(truth) if truth is not None else None
+        with _open(settings) as kg_store:
+            report = link_store(kg_store, IRIs(settings.base_iri), target, endpoint=endpoint, dump=dump,
+                                min_score=min_score, timeout=settings.service_timeout)
+    table = Table(title=f"links to {target}", show_header=False)
+    for label, value in (("candidate papers", report.candidates), ("papers linked", report.count("paper")),
+                         ("people linked", report.count("person")), ("below --min-score", len(report.near_misses))):
+        table.add_row(label, str(value))
+    if known is not None:
+        for kind, (precision, recall) in evaluate(report.links, known).items():
+            table.add_row(f"{kind} precision / recall", f"{precision:.2f} / {recall:.2f}")
+    out.print(table)
+
+
 def _print_table(body: bytes, media_type: str) -> None:
     if "json" not in media_type or "sparql-results" not in media_type:
         sys.stdout.buffer.write(body)  # a graph result: printed as Turtle

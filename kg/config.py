@@ -35,7 +35,7 @@ class Settings:
     max_concurrent_per_client: int = 4  # concurrent queries per client address
     cors_origins: tuple[str, ...] = ()  # allowed CORS origins; ("*",) allows any, never with credentials
     reasoner: str = "rules"  # "rules" (fast, compiled from owlrl) or "owlrl" (the reference)
-    query_workers: int = 2  # worker processes that run public queries (killed on timeout)
+    query_workers: int = 2  # worker processes that run public queries (killed on timeout); 0 = in the server
     cache_entries: int = 256  # cached query results; any write clears the cache
 
     @classmethod
@@ -67,9 +67,12 @@ class Settings:
         if "*" in self.cors_origins and len(self.cors_origins) > 1:
             raise UsageError("KG_CORS_ORIGINS: expected either '*' alone or a list of origins")
         for name in ("port", "max_rows", "max_query_length", "max_body_bytes", "max_document_bytes",
-                     "max_concurrent_per_client", "query_workers"):
+                     "max_concurrent_per_client"):
             if getattr(self, name) < 1:
                 raise UsageError(f"KG_{name.upper()}: expected a positive number, got {getattr(self, name)}")
+        if self.query_workers < 0:
+            raise UsageError(f"KG_QUERY_WORKERS: expected 0 (queries run in the server process) or more, "
+                             f"got {self.query_workers}")
         if self.query_timeout <= 0 or self.service_timeout <= 0:
             raise UsageError("KG_QUERY_TIMEOUT and KG_SERVICE_TIMEOUT: expected a positive number of seconds")
 

@@ -4,7 +4,8 @@
     ├── UsageError                a bad flag, setting or argument
     ├── InputError                a document or request body that cannot be read
     │   ├── ParseError            profile text that does not follow the format (source, line, expected)
-    │   └── DocumentTooLarge      a document over the ingest size limit            (HTTP 413)
+    │   ├── DocumentTooLarge      a document over the ingest size limit            (HTTP 413)
+    │   └── UnsupportedMediaType  a request body in a media type not accepted      (HTTP 415)
     ├── QueryError                SPARQL that cannot be run
     │   ├── QuerySyntaxError      not SPARQL 1.1
     │   ├── QueryRefused          SERVICE/FROM/LOAD/file: outside what is allowed (HTTP 400)
@@ -63,6 +64,10 @@ class ParseError(InputError):
 
 class DocumentTooLarge(InputError):
     """A document larger than the configured ingest limit."""
+
+
+class UnsupportedMediaType(InputError):
+    """A request body whose Content-Type the server does not read (e.g. RDF/XML from the public)."""
 
 
 class QueryError(KGError):
@@ -134,6 +139,7 @@ EXIT_CODES: dict[type[KGError], int] = {
 HTTP_STATUS: dict[type[KGError], int] = {
     KGError: 400,
     DocumentTooLarge: 413,
+    UnsupportedMediaType: 415,
     QueryTimeout: 503,
     RemoteServiceError: 502,
     NotAcceptable: 406,

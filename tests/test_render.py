@@ -217,10 +217,14 @@ def test_entity_iris_link_to_local_paths_and_others_stay(pages: dict[str, str]) 
     assert not [h for h in hrefs if h.startswith(BASE)]
 
 
-def test_with_another_base_ontology_terms_stay_absolute() -> None:
+def test_with_another_base_ontology_and_shape_terms_link_to_this_site() -> None:
+    # every deployment serves /ontology and /shapes itself, whatever its base IRI
     renderer = PageRenderer("http://localhost:8000/")
     html = renderer.render("person.html", **CONTEXTS["person.html"])
-    assert SKG + "hIndex" in _hrefs(html)
+    assert "/ontology#hIndex" in _hrefs(html)
+    assert SKG + "hIndex" not in _hrefs(html)
+    assert renderer.href("https://w3id.org/scholarkg/shapes#PaperShape") == "/shapes#PaperShape"
+    assert renderer.href("https://w3id.org/scholarkg/ontologyX") == "https://w3id.org/scholarkg/ontologyX"
 
 
 def test_a_title_with_a_script_tag_is_escaped_everywhere(pages: dict[str, str]) -> None:

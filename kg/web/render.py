@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from kg.vocab import PREFIXES
+from kg.vocab import ONTOLOGY_IRI, PREFIXES, SHAPES_IRI
 
 _HERE = Path(__file__).resolve().parent
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -23,6 +23,9 @@ _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 _LOCAL_NAME = re.compile(r"^[A-Za-z_][\w\-]*(?:\.[\w\-]+)*$")
 _TRUE = frozenset({"true", "1", "yes"})
 BLOCKED_HREF = "#blocked-link"
+# Fixed namespaces that every deployment serves itself (issue 3: /ontology and /shapes): their terms link there
+# whatever the base IRI, e.g. skg:hIndex -> /ontology#hIndex.
+_SITE_NAMESPACES: tuple[tuple[str, str], ...] = ((ONTOLOGY_IRI, "ontology"), (SHAPES_IRI, "shapes"))
 
 # The site navigation: label and path below the site prefix ("" is the home page, the query editor).
 NAV: tuple[tuple[str, str, str], ...] = (
@@ -90,13 +93,18 @@ class PageRenderer:
             raise RenderError(f"{template_name}: {error.message}; expected the context of docs/frontend.md") from error
 
     def href(self, iri: str) -> str:
-        """The link target for `iri`: a local path for entity IRIs under the base IRI, else the IRI itself.
+        """The link target for `iri`: a local path for entity IRIs under the base IRI and for ontology and shape
+        terms (`/ontology#X`, `/shapes#X`), else the IRI itself.
 
         IRIs with a scheme that could run code in a browser (javascript:, data:, …) become BLOCKED_HREF.
         """
         iri = str(iri)
         if iri.startswith(self.base_iri):
             return self.site_prefix + iri[len(self.base_iri):]
+        for namespace, path in _SITE_NAMESPACES:
+            rest = iri[len(namespace):]
+            if iri.startswith(namespace) and (rest == "" or rest.startswith("#")):
+                return self.site_prefix + path + rest
         return iri if linkable(iri) else BLOCKED_HREF
 
     def curie(self, iri: str) -> str:

@@ -1,0 +1,66 @@
+"""One measured run in its own process, so that peak RSS belongs to that run alone.
+
+`python -m bench.worker pipeline|naive --data DIR --limit N --store DIR --out RESULT.json [--findings F.json]
+[--profile PROFILE.txt]`: writes the run's result (with `peak_rss_bytes`) and finding keys as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.findings import to_json
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.worker")
+    parser.add_argument("kind", choices=("pipeline", "naive"))
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--limit", type=int, required=True, help="the first N profiles of --data, in name order")
+    parser.add_argument("--store", type=Path, required=True, help="a new directory for the store")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--findings", type=Path, help="write the finding keys here")
+    parser.add_argument("--profile", type=Path, help="profile the run with pyinstrument, text report here")
+    args = parser.parse_args(argv)
+    paths = sorted(args.data.glob("*.txt"))[: args.limit]
+    profiler = _start_profiler() if args.profile else None
+    started = time.perf_counter()
+    result, findings = _run(args.kind, paths, args.store)
+    result["process_seconds"] = round(time.perf_counter() - started, 3)
+    result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    if profiler is not None:
+        profiler.stop()
+        args.profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8")
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if args.findings:
+        args.findings.write_text(json.dumps(findings) + "\n", encoding="utf-8")
+    return 0
+
+
+def _run(kind: str, paths: list[Path], store: Path) -> tuple[dict[str, Any], Any]:
+    if kind == "pipeline":
+        from bench.instrument import run_pipeline
+
+        result, per_document = run_pipeline(paths, store)
+        return result, {source: to_json(keys) for source, keys in per_document.items()}
+    from bench.naive import run_naive
+
+    naive_result, keys = run_naive(paths, store)
+    return naive_result, to_json(keys)
+
+
+def _start_profiler() -> Any:
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.005)
+    profiler.start()
+    return profiler
+
+
+if __name__ == "__main__":
+    sys.exit(main())

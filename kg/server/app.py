@@ -1,0 +1,140 @@
+"""create_app(store, settings) -> FastAPI: state, middleware, routers, and the one error handler.
+
+Every KGError becomes the status kg.errors.http_status gives it, with a readable body; anything else is a 500
+with a generic body and a logged traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import re
+import warnings
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kg import __version__
+from kg.config import Settings
+from kg.errors import KGError, NonConformingData, TooManyRequests, Unauthorized, http_status
+from kg.ingest import Pipeline
+from kg.server import describe, downloads, graphstore, ops, sparql
+from kg.server.negotiate import HTML, Offer, choose
+from kg.server.writes import Writer
+from kg.store import Store
+from kg.web.render import PageRenderer, static_dir
+
+log = logging.getLogger("kg.server")
+
+DESCRIPTION = """A SPARQL 1.1 endpoint (Protocol, Update, Graph Store) and linked-data site over Scholar KG.
+
+Queries see the union of all named graphs as their default graph. Writes need `Authorization: Bearer <token>`
+and are disabled unless the server has `KG_UPDATE_TOKEN` set. See docs/server.md."""
+
+_ERROR_OFFERS = (Offer("text", "text/plain"), Offer("json", "application/json"), HTML)
+
+
+def create_app(store: Store, settings: Settings, *, pipeline: Pipeline | None = None) -> FastAPI:
+    """The application over `store`; `pipeline` (validator and reasoner for writes) is built lazily if None."""
+    app = FastAPI(title="Scholar KG", version=__version__, description=DESCRIPTION,
+                  openapi_tags=[{"name": name} for name in ("SPARQL", "Graph Store", "Description", "Downloads",
+                                                             "Operations")])
+    app.state.store = store
+    app.state.settings = settings
+    app.state.writer = Writer(store, settings, pipeline)
+    app.state.pipeline = pipeline
+    app.state.metrics = ops.Metrics()
+    app.state.renderer = PageRenderer(settings.base_iri)
+    _add_error_handlers(app)
+    for router in (sparql.router, graphstore.router, describe.router, downloads.router, ops.router):
+        app.include_router(router)
+    if importlib.util.find_spec("kg.server.pages") is not None:  # the HTML pages and the query UI
+        app.include_router(importlib.import_module("kg.server.pages").router)
+    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    _add_middleware(app, settings)
+    _openapi(app)
+    return app
+
+
+def _openapi(app: FastAPI) -> None:
+    """Build the OpenAPI document once, now, with one unique and stable operationId per route and method.
+
+    FastAPI gives a GET+HEAD route one id for both methods (and warns about it, which the tests turn into
+    errors): the warning is silenced here, at build time, and each operation gets its method appended.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Duplicate Operation ID", category=UserWarning)
+        schema = app.openapi()
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            base = re.sub(r"\W+", "_", f"{operation.get('summary', '')}_{path}").strip("_").lower()
+            operation["operationId"] = f"{base}_{method}"
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """Outermost last: metrics see every request with its final status, gzip sits inside them."""
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
+                           allow_methods=["GET", "HEAD", "POST"], allow_headers=["Accept", "Content-Type"],
+                           expose_headers=["X-KG-Truncated", "X-KG-Max-Rows"])
+    app.add_middleware(ops.MetricsMiddleware, metrics=app.state.metrics)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(KGError, _kg_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def _kg_error(request: Request, error: KGError) -> Response:
+    status = http_status(error)
+    text = error.message
+    if isinstance(error, NonConformingData) and error.report_text:
+        text = f"{text}\n\n{error.report_text}"
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="scholar-kg"'
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
+    if status >= 500:
+        log.warning("%s %s: %s", request.method, request.url.path, error.message)
+    return error_response(request, status, text, headers)
+
+
+def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    return error_response(request, error.status_code, str(error.detail), dict(error.headers or {}))
+
+
+def _validation_error(request: Request, error: RequestValidationError) -> Response:
+    problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in error.errors())
+    return error_response(request, 400, f"request: {problems}")
+
+
+def _unexpected(request: Request, error: Exception) -> Response:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+    return error_response(request, 500, "internal server error; the server log has the details")
+
+
+def error_response(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """The error in the representation the client prefers: text/plain (default), JSON, or an HTML page."""
+    try:
+        kind = choose(request.headers.get("accept"), _ERROR_OFFERS).name
+    except KGError:
+        kind = "text"
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    if kind == "json":
+        return JSONResponse({"status": status, "error": title, "message": message}, status, headers)
+    if kind == "html":
+        renderer: PageRenderer = request.app.state.renderer
+        page = renderer.render("error.html", title=title, status=status, message=message)
+        return HTMLResponse(page, status, headers)
+    return PlainTextResponse(message + "\n", status, headers)
