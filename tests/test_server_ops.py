@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -159,3 +159,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_cors_only_when_configured(server: LiveServer, make_server: Callable[..., LiveServer]) -> None:
+    origin = {"Origin": "https://yasgui.example.org"}
+    assert "access-control-allow-origin" not in server.get("sparql", params={"query": "ASK {}"}, headers=origin).headers
+    open_server = make_server(cors_origins=("*",))
+    answer = open_server.get("sparql", params={"query": "ASK {}"}, headers=origin)
+    assert answer.headers["access-control-allow-origin"] == "*"
+    preflight = open_server.request("OPTIONS", "sparql", headers={**origin, "Access-Control-Request-Method": "POST",
+                                                                 "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code == 200

@@ -22,10 +22,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 import uvicorn
+from conftest import LiveServer
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
-from conftest import LiveServer
 from kg.config import Settings
 from kg.ingest import Pipeline
 from kg.server import create_app
@@ -256,6 +256,9 @@ def test_clients_without_preference_get_html_and_q_values_count(site: Site) -> N
     assert site.get("person/fei-sha", "*/*").headers["location"].endswith(".html")
     assert site.get("person/fei-sha", "text/html;q=0.5, text/turtle").headers["location"].endswith(".ttl")
     assert site.get("person/fei-sha", "application/*").headers["location"].endswith(".jsonld")
+    assert site.get("person/fei-sha", "application/json").headers["location"].endswith(".jsonld")
+    plain_json = site.get("doc/person/fei-sha", "application/json")
+    assert plain_json.headers["content-type"] == "application/json" and plain_json.json()["@context"]
 
 
 def test_no_acceptable_representation_is_406(site: Site) -> None:

@@ -80,7 +80,7 @@ def _openapi(app: FastAPI) -> None:
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     """Outermost last: metrics see every request with its final status, gzip sits inside them."""
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                            allow_methods=["GET", "HEAD", "POST"], allow_headers=["Accept", "Content-Type"],

@@ -13,6 +13,8 @@ from kg.server.negotiate import HTML, JSONLD, NTRIPLES, RDFXML, TURTLE, Offer, c
 # clients name the RDF syntax they want and anything else is most likely a person with a browser.
 PAGE_OFFERS: tuple[Offer, ...] = (HTML, TURTLE, JSONLD, NTRIPLES, RDFXML)
 RDF_PAGE_OFFERS: tuple[Offer, ...] = PAGE_OFFERS[1:]
+# JSON-LD for clients that ask for plain JSON by name (it is JSON); last, so `*/*` and `application/*` never pick it.
+_NEGOTIATED: tuple[Offer, ...] = (*PAGE_OFFERS, Offer("jsonld", "application/json"))
 EXTENSIONS: dict[str, str] = {"html": "html", "turtle": "ttl", "jsonld": "jsonld", "ntriples": "nt", "rdfxml": "rdf"}
 LABELS: dict[str, str] = {"html": "HTML", "turtle": "Turtle", "jsonld": "JSON-LD", "ntriples": "N-Triples",
                           "rdfxml": "RDF/XML"}
@@ -51,7 +53,7 @@ def negotiate(accept: str | None, format_param: str | None = None) -> Offer:
     """`?format=` when given, else the Accept header's choice among PAGE_OFFERS (HTML when it states none)."""
     if format_param is not None and format_param.strip():
         return by_name(format_param)
-    return choose(accept, PAGE_OFFERS)
+    return choose(accept, _NEGOTIATED)
 
 
 def alternates(document_path: str) -> list[dict[str, str]]:

@@ -53,9 +53,8 @@ WHERE { $pattern ?paper skg:publicationDate ?d . BIND (YEAR(?d) AS ?year) }
 GROUP BY ?year ORDER BY ?year
 """
 _CATEGORIES = """
-SELECT ?category (SAMPLE(?n) AS ?notation) (COUNT(DISTINCT ?paper) AS ?count)
-WHERE { $pattern ?paper skg:category ?category . OPTIONAL { ?category skos:notation ?n } }
-GROUP BY ?category ORDER BY DESC(?count) ?notation
+SELECT ?category (COUNT(DISTINCT ?paper) AS ?count) WHERE { $pattern ?paper skg:category ?category }
+GROUP BY ?category
 """
 _TOTAL = "SELECT (COUNT(DISTINCT ?paper) AS ?count) WHERE { $pattern }"
 _NAMES = "SELECT ?name WHERE { $iri skg:name ?name }"
@@ -85,8 +84,10 @@ def paper_list(store: Store, pattern: str, *, categories: bool = False) -> Paper
     total = int(value(select(store, _TOTAL, pattern=pattern)[0], "count", "0"))
     year_rows = select(store, _YEARS, pattern=pattern)
     by_year = [{"year": value(r, "year"), "count": int(value(r, "count"))} for r in year_rows]
-    counts = [((value(r, "category"), value(r, "notation")), int(value(r, "count")))
-              for r in select(store, _CATEGORIES, pattern=pattern)] if categories else []
+    rows = select(store, _CATEGORIES, pattern=pattern) if categories else []
+    notations = labels(store, (value(r, "category") for r in rows), "skos:notation")
+    counts = [((value(r, "category"), notations.get(value(r, "category"), "")), int(value(r, "count")))
+              for r in rows]
     return PaperList(papers, total, by_year, _category_counts(counts))
 
 
@@ -361,7 +362,7 @@ def _beside(store: Store, pattern: str, iri: str) -> list[Context]:
 # --------------------------------------------------------------------------------------------- category
 
 _CATEGORY = """
-SELECT ?p ?o WHERE {
+SELECT DISTINCT ?p ?o WHERE {
   $iri ?p ?o .
   FILTER (?p IN (skos:notation, skos:prefLabel, skg:bareCode, skos:inScheme, rdf:type))
 }

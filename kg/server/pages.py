@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import quote_from_bytes
+from urllib.parse import quote, quote_from_bytes
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -75,6 +75,7 @@ _CONTEXTS: dict[str, Callable[[Store, str], dict[str, Any]]] = {
 }
 _ESCAPE = re.compile(rb"%[0-9a-fA-F]{2}")
 _PATH_SAFE = b"/:@!$&'()*+,;=-._~%"
+_IRI_SAFE = ":/?#[]@!$&'()*+,;=-._~%"  # a header holds ASCII: an IRI's other characters are percent-encoded
 
 FormatParam = Annotated[str | None, Query(alias="format", description="html, turtle (ttl), jsonld, ntriples (nt) or "
                                                                       "rdfxml (rdf); overrides the Accept header")]
@@ -124,7 +125,7 @@ def document(request: Request, format: FormatParam = None) -> Response:
     offer = fixed or negotiate(request.headers.get("accept"), format)
     iri = _existing(request, stem)
     doc = f"{_site(request)}{DOCUMENTS}/{stem}"
-    headers = {"Link": f'<{iri}>; rel="describes"', "X-Content-Type-Options": "nosniff"}
+    headers = {"Link": f'<{quote(iri, safe=_IRI_SAFE)}>; rel="describes"', "X-Content-Type-Options": "nosniff"}
     if fixed is None:
         headers.update({"Content-Location": f"{doc}.{extension(offer)}", "Vary": "Accept"})
     if offer.name == "html":
