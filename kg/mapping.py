@@ -195,7 +195,7 @@ class _Builder:
             (iri, _K.publicationDate, Literal(paper.published, datatype=XSD.date)),
             (iri, _K.category, self.category(paper.category_code)),
             (iri, _K.bylineTruncated, _TRUE if byline.truncated else _FALSE),
-            (iri, _K.printedAuthorCount, Literal(len(byline.slots), datatype=XSD.nonNegativeInteger)),
+            (iri, _K.printedAuthorCount, Literal(len(byline.slots), datatype=XSD.integer)),
             (iri, _K.hasCodeBadge, _TRUE if paper.has_code_badge else _FALSE),
             (iri, _K.hasAuthor, self.owner_iri),
         ]
@@ -216,7 +216,7 @@ class _Builder:
                 (paper, _K.hasAuthorship, node),
                 (paper, _K.hasAuthor, agent),
                 (node, RDF.type, _K.Authorship),
-                (node, _K.ordinal, Literal(slot.ordinal, datatype=XSD.positiveInteger)),
+                (node, _K.ordinal, Literal(slot.ordinal, datatype=XSD.integer)),
                 (node, _K.nameAsPrinted, Literal(slot.name)),
                 (node, _K.agent, agent),
             ]
@@ -225,7 +225,7 @@ class _Builder:
         self.triples += [
             (snapshot, RDF.type, _K.ProfileSnapshot),
             (snapshot, _K.describes, self.owner_iri),
-            (snapshot, _K.declaredPaperCount, Literal(declared, datatype=XSD.nonNegativeInteger)),
+            (snapshot, _K.declaredPaperCount, Literal(declared, datatype=XSD.integer)),
         ]
         self.triples += [(snapshot, _K.lists, paper) for paper in papers]
 

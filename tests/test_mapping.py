@@ -145,7 +145,7 @@ def test_paper_core_triples(hand: MappedDocument) -> None:
     assert _one(g, p, SKG.category) == URIRef(BASE + "category/cs.LG")
     assert _one(g, p, SKG.hasCodeBadge) == Literal(True)
     assert _one(g, p, SKG.bylineTruncated) == Literal(False)
-    assert _one(g, p, SKG.printedAuthorCount) == Literal(3, datatype=XSD.nonNegativeInteger)
+    assert _one(g, p, SKG.printedAuthorCount) == Literal(3, datatype=XSD.integer)
 
 
 def test_byline_slots_keep_order_name_and_agent(hand: MappedDocument) -> None:
@@ -156,7 +156,7 @@ def test_byline_slots_keep_order_name_and_agent(hand: MappedDocument) -> None:
                 ("Charles Babbage", BASE + "person/charles-babbage")]
     for ordinal, (node, (name, agent)) in enumerate(zip(slots, expected, strict=True), start=1):
         assert (node, RDF.type, SKG.Authorship) in g
-        assert _one(g, node, SKG.ordinal) == Literal(ordinal, datatype=XSD.positiveInteger)
+        assert _one(g, node, SKG.ordinal) == Literal(ordinal, datatype=XSD.integer)
         assert _one(g, node, SKG.nameAsPrinted) == Literal(name)
         assert _one(g, node, SKG.agent) == URIRef(agent)
     assert set(g.objects(p, SKG.hasAuthor)) == {URIRef(a) for _, a in expected}
@@ -172,7 +172,7 @@ def test_team_bylines_are_teams_not_persons(hand: MappedDocument) -> None:
 def test_owner_hidden_behind_et_al_is_author_without_a_slot(hand: MappedDocument) -> None:
     g, p = hand.asserted, IRI.paper("Notes on the Analytical Engine", 2022)
     assert _one(g, p, SKG.bylineTruncated) == Literal(True)
-    assert _one(g, p, SKG.printedAuthorCount) == Literal(2, datatype=XSD.nonNegativeInteger)
+    assert _one(g, p, SKG.printedAuthorCount) == Literal(2, datatype=XSD.integer)
     assert (p, SKG.hasAuthor, hand.owner) in g
     slot_agents = {_one(g, s, SKG.agent) for s in g.objects(p, SKG.hasAuthorship)}
     assert hand.owner not in slot_agents
@@ -260,7 +260,7 @@ def test_snapshot(hand: MappedDocument) -> None:
     g, s = hand.asserted, hand.snapshot
     assert _one(g, s, RDF.type) == SKG.ProfileSnapshot
     assert _one(g, s, SKG.describes) == hand.owner
-    assert _one(g, s, SKG.declaredPaperCount) == Literal(4, datatype=XSD.nonNegativeInteger)
+    assert _one(g, s, SKG.declaredPaperCount) == Literal(4, datatype=XSD.integer)
 
 
 def test_five_metric_observations(hand: MappedDocument) -> None:

@@ -109,11 +109,11 @@ def test_classes_and_individuals_of_the_model(core: Graph) -> None:
 
 @pytest.mark.parametrize(("prop", "domain", "range_"), [
     ("name", "Agent", XSD.string), ("title", "Paper", XSD.string), ("publicationDate", "Paper", XSD.date),
-    ("category", "Paper", SKG.Category), ("ordinal", "Authorship", XSD.positiveInteger),
+    ("category", "Paper", SKG.Category), ("ordinal", "Authorship", XSD.integer),
     ("agent", "Authorship", SKG.Agent), ("bylineTruncated", "Paper", XSD.boolean),
-    ("printedAuthorCount", "Paper", XSD.nonNegativeInteger), ("hasAuthor", "Paper", SKG.Agent),
+    ("printedAuthorCount", "Paper", XSD.integer), ("hasAuthor", "Paper", SKG.Agent),
     ("taggedOrganization", "Paper", SKG.Organization), ("describes", "ProfileSnapshot", SKG.Person),
-    ("declaredPaperCount", "ProfileSnapshot", XSD.nonNegativeInteger), ("value", "MetricObservation", XSD.integer),
+    ("declaredPaperCount", "ProfileSnapshot", XSD.integer), ("value", "MetricObservation", XSD.integer),
     ("observedAt", "MetricObservation", XSD.dateTime), ("bareCode", "Category", XSD.string),
 ])
 def test_domains_and_ranges(core: Graph, prop: str, domain: str, range_: URIRef) -> None:

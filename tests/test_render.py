@@ -121,7 +121,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "triples": [
             {"predicate": SKG + "agent", "object": {"type": "uri", "value": PERSON}},
             {"predicate": SKG + "ordinal",
-             "object": {"type": "literal", "value": "1", "datatype": XSD + "positiveInteger"}},
+             "object": {"type": "literal", "value": "1", "datatype": XSD + "integer"}},
             {"predicate": SKG + "nameAsPrinted", "object": {"type": "literal", "value": "Shariq <i>Iqbal</i>",
                                                             "xml:lang": "en"}},
             {"predicate": "http://example.org/p", "object": {"type": "bnode", "value": "b0"}},
@@ -303,7 +303,7 @@ def test_alternate_formats_are_announced_in_head_and_linked(pages: dict[str, str
 
 def test_resource_page_shows_terms_with_datatype_language_and_incoming(pages: dict[str, str]) -> None:
     html = pages["resource.html"]
-    assert "^^<a href=\"http://www.w3.org/2001/XMLSchema#positiveInteger\">xsd:positiveInteger</a>" in html
+    assert "^^<a href=\"http://www.w3.org/2001/XMLSchema#integer\">xsd:integer</a>" in html
     assert "Shariq &lt;i&gt;Iqbal&lt;/i&gt;</span> <span class=\"lang\">@en</span>" in html
     assert "_:b0" in html and ">skg:agent</a>" in html
     assert 'href="/paper/3f0c2a9d1e6b7c48"' in html and ">skg:hasAuthorship</a>" in html
