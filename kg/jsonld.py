@@ -11,12 +11,14 @@ from functools import cache
 from typing import Any
 
 from pyld import jsonld
-from rdflib import Graph
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
 
 from kg.errors import InputError
 from kg.resources import data_dir
 
 CONTEXT_URL_PATH = "/context.jsonld"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 @cache
@@ -47,15 +49,33 @@ def jsonld_to_graph(data: bytes, source: str = "JSON-LD body") -> Graph:
     except (ValueError, UnicodeDecodeError) as error:
         raise InputError(f"{source}: expected JSON-LD, got invalid JSON ({error})") from None
     try:
-        nquads = jsonld.to_rdf(document, {"format": "application/n-quads", "documentLoader": _bundled_only_loader})
+        dataset = jsonld.to_rdf(document, {"documentLoader": _bundled_only_loader})
     except jsonld.JsonLdError as error:
         refused = _find_cause(error)
         if refused is not None:
             raise refused from None
         raise InputError(f"{source}: expected valid JSON-LD ({getattr(error, 'type', 'error')})") from None
+    named = sorted(name for name, triples in dataset.items() if name != "@default" and triples)
+    if named:
+        raise InputError(f"{source}: expected one graph, got named graphs in the JSON-LD ({named[0]}, …)")
     graph = Graph()
-    graph.parse(data=nquads, format="nquads")
+    for triple in dataset.get("@default", []):
+        graph.add((_term(triple["subject"]), _term(triple["predicate"]), _term(triple["object"])))
     return graph
+
+
+def _term(node: dict[str, str]) -> Node:
+    """An rdflib term from pyld's RDF dataset node form."""
+    if node["type"] == "IRI":
+        return URIRef(node["value"])
+    if node["type"] == "blank node":
+        return BNode(node["value"].removeprefix("_:"))
+    language = node.get("language")
+    if language:
+        return Literal(node["value"], lang=language)
+    datatype = node.get("datatype", _XSD_STRING)
+    # rdflib tells a plain literal from an explicit xsd:string one; RDF 1.1 does not, so keep them plain.
+    return Literal(node["value"]) if datatype == _XSD_STRING else Literal(node["value"], datatype=URIRef(datatype))
 
 
 def _find_cause(error: BaseException) -> InputError | None:

@@ -132,9 +132,6 @@ def test_post_to_a_new_graph_creates_it(writable: LiveServer) -> None:
     assert ask(writable, f'ASK {{ GRAPH <{iri}> {{ ?n <{RDFS.label}> "second note" }} }}')
 
 
-# kg.jsonld.jsonld_to_graph parses pyld's N-Quads with rdflib, which warns about its own deprecated API; the
-# filter is process-wide, so it covers the server thread too.
-@pytest.mark.filterwarnings("ignore:Dataset.default_context is deprecated:DeprecationWarning")
 def test_json_ld_bodies_are_read_with_the_bundled_context_only(writable: LiveServer) -> None:
     document = {"@context": {"label": str(RDFS.label)}, "@id": "https://example.org/note/9", "label": "nine"}
     ok = put(writable, SIMPLE + "-jsonld-body", json.dumps(document).encode(), "application/ld+json")
