@@ -15,7 +15,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")

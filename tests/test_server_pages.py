@@ -48,6 +48,7 @@ class Site:
 
     url: str
     client: httpx.Client
+    findings: dict[str, list[str]]  # document file name -> the Warning and Info messages of its ingest report
 
     def iri(self, path: str) -> str:
         return self.url + path
@@ -64,7 +65,7 @@ class Site:
         return self.get(first.headers["location"], accept)
 
 
-def _serve_with_own_base() -> tuple[LiveServer, str]:
+def _serve_with_own_base() -> tuple[LiveServer, dict[str, list[str]]]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -73,6 +74,7 @@ def _serve_with_own_base() -> tuple[LiveServer, str]:
     store = open_store("memory:")
     summary = Pipeline(settings).ingest_paths(store, [settings.seeds_path, DATA])
     assert summary.count("ingested") == 3, [o.error for o in summary.outcomes]
+    findings = {Path(o.source).name: [f.message for f in o.report.findings] for o in summary.outcomes if o.report}
     app = create_app(store, settings)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", access_log=False,
                                            timeout_graceful_shutdown=2))
@@ -82,14 +84,14 @@ def _serve_with_own_base() -> tuple[LiveServer, str]:
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
-    return LiveServer(url, store, settings, app, server, thread), url
+    return LiveServer(url, store, settings, app, server, thread), findings
 
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[Site]:
-    live, url = _serve_with_own_base()
+    live, findings = _serve_with_own_base()
     with httpx.Client(timeout=30, follow_redirects=False) as client:
-        yield Site(url, client)
+        yield Site(live.url, client, findings)
     live.stop()
 
 
@@ -330,6 +332,19 @@ def test_the_author_page_lists_the_papers_with_charts_network_metrics_and_findin
     assert parsed.hrefs_of("h-index") == {"/ontology#hIndex"}
     assert parsed.hrefs_of("Turtle") == {"/doc/person/shariq-iqbal.ttl"}
     assert parsed.hrefs_of("JSON-LD") == {"/doc/person/shariq-iqbal.jsonld"}
+
+
+@pytest.mark.parametrize(("person", "document"), [("shariq-iqbal", "000_88a5c554b0bac8dd.txt"),
+                                                  ("igor-mordatch", "004_7f9c7e5bf4acffa9.txt"),
+                                                  (ZOE, "zoe_angstrom.txt")])
+def test_the_author_page_shows_the_findings_of_the_ingest_report(site: Site, person: str, document: str) -> None:
+    page = site.follow(person if "/" in person else f"person/{person}", BROWSER_ACCEPT).text
+    section = page[page.index("<h2>Data quality</h2>"):]
+    shown = [" ".join(_Page(item).text).split(" — on")[0].strip()
+             for item in re.findall(r'<li class="finding[^"]*">(.*?)</li>', section, re.S)]
+    expected = site.findings[document]
+    assert bool(expected) == ("No findings." not in section)
+    assert sorted(text.split(" ", 1)[1].replace("\n", " ").strip() for text in shown) == sorted(expected)
 
 
 def test_fei_sha_is_one_person_node_wherever_named(site: Site) -> None:

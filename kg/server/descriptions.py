@@ -1,8 +1,7 @@
 """What an IRI of the site is and says: existence, kind, its RDF description in each syntax, the generic resource page.
 
-The RDF description of an entity is its concise bounded description over the union of graphs: the statements
-it is the subject of, the byline slots of a paper with theirs, and at most INCOMING_LIMIT statements pointing at
-it. A named graph's IRI is described by its contents. No HTTP, no templates.
+An entity's description is its concise bounded description over the union of graphs; a named graph's is its
+contents. No HTTP, no templates.
 """
 
 from __future__ import annotations
@@ -49,6 +48,7 @@ SELECT ?p ?o ?graph WHERE { GRAPH ?graph { $iri ?p ?o } } ORDER BY ?p ?o ?graph 
 """
 _INCOMING = "SELECT DISTINCT ?s ?p WHERE { ?s ?p $iri } LIMIT $limit"
 _GRAPH_SIZE = "SELECT (COUNT(*) AS ?count) WHERE { GRAPH $iri { ?s ?p ?o } }"
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _TURTLE_PREFIXES = {**PREFIXES, "wd": str(WD), "wdt": str(WDT)}
 _LABEL_PROPERTIES = ("name", "title", "prefLabel", "label", "nameAsPrinted", "fileName", "notation")
 
@@ -117,8 +117,9 @@ def resource_context(store: Store, iri: str) -> dict[str, object]:
     """The context of resource.html: every statement about `iri` with its graph, and what points at it."""
     statements = select(store, _STATEMENTS, iri=ref(iri), limit=str(PAGE_STATEMENTS))
     incoming = select(store, _INCOMING, iri=ref(iri), limit=str(PAGE_INCOMING + 1))
+    label = _label(statements)
     context: dict[str, object] = {
-        "title": _label(statements) or iri.rstrip("/").rsplit("/", 1)[-1],
+        "title": label or iri.rstrip("/").rsplit("/", 1)[-1],
         "iri": iri,
         "types": sorted({value(r, "o") for r in statements if value(r, "p") == _RDF_TYPE}),
         "triples": [{"predicate": value(r, "p"), "object": r["o"], "graph": value(r, "graph")} for r in statements],
@@ -126,15 +127,11 @@ def resource_context(store: Store, iri: str) -> dict[str, object]:
         "incoming": [{"subject": r["s"], "predicate": value(r, "p")} for r in incoming[:PAGE_INCOMING]],
         "incoming_truncated": len(incoming) > PAGE_INCOMING,
     }
-    label = _label(statements)
     if label:
         context["label"] = label
     if _ask(store, _IS_GRAPH, iri):
         context["graph_size"] = int(value(select(store, _GRAPH_SIZE, iri=ref(iri))[0], "count", "0"))
     return context
-
-
-_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
 def _label(statements: list[Row]) -> str:

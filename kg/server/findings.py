@@ -1,8 +1,5 @@
-"""Data-quality findings for an author's page, by SPARQL on the store: the quality shapes' own SPARQL constraints
-(shapes/quality.ttl) run over each of the author's snapshot graphs, and the cross-document checks bound to the author.
-
-Running the shapes' queries keeps one definition of each check (no second copy here) and costs a few ms per page:
-each query's dataset is one document's asserted graph, however large the store. No HTTP, no templates.
+"""Data-quality findings for an author's page: the quality shapes' own SPARQL constraints run on the store over
+each of the author's snapshot graphs, and the cross-document checks bound to the author. No HTTP, no templates.
 """
 
 from __future__ import annotations
@@ -25,6 +22,8 @@ Finding = dict[str, Any]  # {severity (IRI), message, focus (IRI), focus_label?,
 _REPORTED = (SH.Warning, SH.Info)  # Violations never reach the store: ingest and writes refuse them
 _PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
 _RANK = {str(SH.Violation): 0, str(SH.Warning): 1, str(SH.Info): 2}
+# Why the shapes' own queries and not pyshacl again: one definition of each check, and ~2 ms per snapshot at any
+# store size (each query's dataset is one document's asserted graph) where pyshacl takes seconds per document.
 
 
 @dataclass(frozen=True, slots=True)

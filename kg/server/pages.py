@@ -1,8 +1,7 @@
-"""The linked-data site: entity IRIs answer 303 See Other to their documents, which are HTML pages or RDF by Accept.
+"""The linked-data site: entity IRIs answer 303 See Other to their documents (HTML or RDF), plus listings and `/`.
 
-`/{kind}/{id}` (the entity, base IRI + path) → 303 → `/doc/{kind}/{id}.{html|ttl|jsonld|nt|rdf}`; `/doc/{path}`
-without extension negotiates (200, Content-Location, Vary: Accept). Also the listings and the query page `/`.
-docs/linked-data.md says why; the SPARQL for each page is in kg.server.entities and its neighbours.
+`/{kind}/{id}` → 303 → `/doc/{kind}/{id}.{html|ttl|jsonld|nt|rdf}`; `/doc/{path}` alone negotiates (200,
+Content-Location, Vary: Accept). docs/linked-data.md says why; the pages' SPARQL lives in the modules imported.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from kg.config import Settings
 from kg.errors import InputError, NotFound
-from kg.server import descriptions, entities
+from kg.server import descriptions, entities, hubs
 from kg.server.conneg import alternates, extension, negotiate, split_extension
 from kg.server.describe import base_url
 from kg.server.examples import examples
@@ -66,11 +65,11 @@ SECURITY_HEADERS: dict[str, str] = {
 
 _CONTEXTS: dict[str, Callable[[Store, str], dict[str, Any]]] = {
     "person": entities.person_context,
-    "team": entities.team_context,
-    "organization": entities.organization_context,
+    "team": hubs.team_context,
+    "organization": hubs.organization_context,
     "paper": entities.paper_context,
-    "category": entities.category_context,
-    "snapshot": entities.snapshot_context,
+    "category": hubs.category_context,
+    "snapshot": hubs.snapshot_context,
     "resource": descriptions.resource_context,
 }
 _ESCAPE = re.compile(rb"%[0-9a-fA-F]{2}")
