@@ -462,3 +462,19 @@ def test_remote_errors(remote: RemoteStore, oxigraph_server: str) -> None:
             reader.update("CLEAR ALL")
         with pytest.raises(StoreError, match="did not answer"):
             down.quad_count()
+
+
+def test_default_graph_is_the_merge_with_set_semantics() -> None:
+    """A triple asserted by two documents is one triple in the default graph, and stays while either holds it."""
+    triple = b"<http://ex.org/a> <http://ex.org/p> <http://ex.org/b> .\n"
+    with EmbeddedStore() as store:
+        store.replace_graphs([], [("http://ex.org/g1", triple), ("http://ex.org/g2", triple)])
+        count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+        assert [row[0].value for row in store.query(count)] == ["1"]
+        store.replace_graphs(["http://ex.org/g1"], [])
+        assert [row[0].value for row in store.query(count)] == ["1"]
+        store.replace_graphs(["http://ex.org/g2"], [])
+        assert [row[0].value for row in store.query(count)] == ["0"]
+        store.replace_graphs([], [("http://ex.org/g3", triple)])
+        assert store.quad_count() == 1
+        assert b"".join(store.dump("nquads")).count(b"\n") == 1  # the derived default graph is not dumped

@@ -30,7 +30,7 @@ from kg.errors import (
 )
 from kg.ingest import Pipeline
 from kg.query import check_query_allowed, inspect_query
-from kg.store import Store, open_store
+from kg.store import EmbeddedStore, Store
 from kg.validate import Finding
 
 T = TypeVar("T")
@@ -213,7 +213,7 @@ def _reaches_every_graph(node: CompValue) -> bool:
 
 def _run_on_copy(graphs: Mapping[str, bytes], update: str) -> dict[str, bytes]:
     """Run `update` over an in-memory store holding `graphs`; the named graphs afterwards, as N-Triples."""
-    scratch = open_store("memory:")
+    scratch = EmbeddedStore(None, merged_default=False)
     try:
         for iri, data in graphs.items():
             scratch.load(data, "ntriples", graph=iri)

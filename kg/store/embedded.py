@@ -27,14 +27,19 @@ from kg.store.rdf import (
 class EmbeddedStore:
     """A pyoxigraph store in a directory (`path`) or in memory (`path=None`).
 
-    Queries see the union of all graphs as their default graph unless given a dataset. Only one process may hold
-    a directory for writing (RocksDB lock): another one gets StoreLocked. `read_only=True` opens a snapshot that
-    refuses writes; RocksDB allows it while another process writes, but it sees the data as of opening time.
+    Queries see the merge of all named graphs as their default graph unless given a dataset. With
+    `merged_default` (the default) the store keeps that merge materialised in its own default graph, updated in
+    the same transaction as every write, so a triple asserted by two documents is one triple there (RDF merge,
+    set semantics) — pyoxigraph's union mode would return it once per graph. The default graph is derived data:
+    dumps leave it out. Only one process may hold a directory for writing (RocksDB lock): another one gets
+    StoreLocked. `read_only=True` opens a snapshot that refuses writes; RocksDB allows it while another process
+    writes, but it sees the data as of opening time.
     """
 
-    def __init__(self, path: Path | None = None, read_only: bool = False) -> None:
+    def __init__(self, path: Path | None = None, read_only: bool = False, *, merged_default: bool = True) -> None:
         self._path = path
         self._read_only = read_only
+        self._merged = merged_default
         self._store: pyoxigraph.Store | None = _open(path, read_only)
 
     def __repr__(self) -> str:
@@ -60,6 +65,8 @@ class EmbeddedStore:
         store = self._live()
         try:
             if default_graph_uris is None and named_graph_uris is None:
+                if self._merged:
+                    return store.query(sparql)  # the materialised merge is the store's default graph
                 return store.query(sparql, use_default_graph_as_union=True)
             default: list[pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.DefaultGraph]
             default = [node(g) for g in default_graph_uris or ()]
@@ -71,7 +78,14 @@ class EmbeddedStore:
             raise StoreError(f"{self.location}: the query failed: {error}") from None
 
     def update(self, sparql_update: str) -> None:
-        """Run a SPARQL Update in one transaction; its WHERE clauses see the real default graph, not the union."""
+        """Run a SPARQL Update in one transaction; with a merged default graph, the merge is rebuilt in it.
+
+        Its WHERE clauses see the store's default graph (the merge). Writes to the default graph itself do not
+        last when the merge is maintained: it is rebuilt from the named graphs.
+        """
+        self._run_update(sparql_update + (f" ;\n{_RESYNC_ALL}" if self._merged else ""))
+
+    def _run_update(self, sparql_update: str) -> None:
         store = self._writable()
         try:
             store.update(sparql_update)
@@ -87,15 +101,25 @@ class EmbeddedStore:
         On any error (bad N-Triples, a failing iterator, the store) nothing changes.
         """
         self._writable()
+        drop, add = list(drop), list(add)
         text = replace_update(drop, add)
+        if text and self._merged:
+            text = " ;\n".join(filter(None, (_forget(drop), text, _copy_to_default(iri for iri, _ in add))))
         if text:
-            self.update(text)
+            self._run_update(text)
 
     def named_graphs(self) -> list[str]:
         return sorted(graph_name(g) for g in self._live().named_graphs())
 
     def quad_count(self) -> int:
-        return len(self._live())
+        """Quads in named graphs (the materialised default graph is derived, so it is not counted)."""
+        store = self._live()
+        if not self._merged:
+            return len(store)
+        return sum(1 for _ in store.quads_for_pattern(None, None, None, None)) - self._default_size()
+
+    def _default_size(self) -> int:
+        return sum(1 for _ in self._live().quads_for_pattern(None, None, None, pyoxigraph.DefaultGraph()))
 
     def graph_ntriples(self, graph_iri: str) -> bytes:
         """The graph as N-Triples; NotFound when the store has no such named graph."""
@@ -105,7 +129,10 @@ class EmbeddedStore:
         """The whole dataset (nquads, trig) or one graph (any of DUMP_FORMATS), streamed in chunks."""
         fmt = dump_format(format, graph)
         graph_node = None if graph is None else self._existing(graph)
-        return serialize_batches(self._live().quads_for_pattern(None, None, None, graph_node), fmt)
+        quads = self._live().quads_for_pattern(None, None, None, graph_node)
+        if graph_node is None and self._merged:
+            quads = (quad for quad in quads if not isinstance(quad.graph_name, pyoxigraph.DefaultGraph))
+        return serialize_batches(quads, fmt)
 
     def load(self, data: bytes | Path, format: str, graph: str | None = None) -> None:
         """Add a document (bytes or a file) in one of DUMP_FORMATS in one transaction; triples go to `graph`
@@ -123,6 +150,8 @@ class EmbeddedStore:
             raise InputError(f"{source}: {error}; expected {format}") from None
         except OSError as error:
             raise InputError(f"{source}: cannot be read: {error}") from None
+        if self._merged:
+            self._run_update(_RESYNC_ALL)
 
     def backup(self, target_dir: Path) -> None:
         """A consistent copy of an on-disk store into the new directory `target_dir`.
@@ -167,6 +196,27 @@ class EmbeddedStore:
         if not self._live().contains_named_graph(graph_node):
             raise NotFound(f"graph <{graph_iri}>: no such named graph in {self.location}")
         return graph_node
+
+
+# Rebuilds the materialised merge from scratch: used after loads and arbitrary updates (linear in the store).
+_RESYNC_ALL = ("DELETE { ?s ?p ?o } WHERE { ?s ?p ?o FILTER NOT EXISTS { GRAPH ?g { ?s ?p ?o } } } ;\n"
+               "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+
+
+def _forget(drop: Sequence[str]) -> str:
+    """Remove from the merge the triples of the graphs being dropped that no other graph asserts."""
+    if not drop:
+        return ""
+    graphs = " ".join(str(node(g)) for g in drop)
+    listed = ", ".join(str(node(g)) for g in drop)
+    return (f"DELETE {{ ?s ?p ?o }} WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} "
+            f"FILTER NOT EXISTS {{ GRAPH ?h {{ ?s ?p ?o }} FILTER(?h NOT IN ({listed})) }} }}")
+
+
+def _copy_to_default(graph_iris: Iterable[str]) -> str:
+    """Copy the graphs just written into the merge (the same terms, blank nodes included)."""
+    graphs = " ".join(dict.fromkeys(str(node(g)) for g in graph_iris))
+    return f"INSERT {{ ?s ?p ?o }} WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} }}" if graphs else ""
 
 
 def _open(path: Path | None, read_only: bool) -> pyoxigraph.Store:
