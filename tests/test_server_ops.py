@@ -170,3 +170,13 @@ def test_cors_only_when_configured(server: LiveServer, make_server: Callable[...
     preflight = open_server.request("OPTIONS", "sparql", headers={**origin, "Access-Control-Request-Method": "POST",
                                                                  "Access-Control-Request-Headers": "content-type"})
     assert preflight.status_code == 200
+
+
+def test_api_docs_load_only_vendored_assets(server: LiveServer) -> None:
+    page = httpx.get(server.url + "docs", timeout=10)
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(src.startswith("/static/vendor/swagger-ui/") for src in sources), sources
+    for src in sources:
+        assert httpx.get(server.url + src.lstrip("/"), timeout=10).status_code == 200
+    assert "validatorUrl" in page.text and "cdn." not in page.text

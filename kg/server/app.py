@@ -6,8 +6,6 @@ with a generic body and a logged traceback.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import re
 import warnings
@@ -17,6 +15,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -25,7 +24,7 @@ from kg import __version__
 from kg.config import Settings
 from kg.errors import KGError, NonConformingData, TooManyRequests, Unauthorized, http_status
 from kg.ingest import Pipeline
-from kg.server import describe, downloads, graphstore, ops, sparql
+from kg.server import describe, downloads, graphstore, ops, pages, sparql
 from kg.server.negotiate import HTML, Offer, choose
 from kg.server.writes import Writer
 from kg.store import Store
@@ -43,7 +42,7 @@ _ERROR_OFFERS = (Offer("text", "text/plain"), Offer("json", "application/json"),
 
 def create_app(store: Store, settings: Settings, *, pipeline: Pipeline | None = None) -> FastAPI:
     """The application over `store`; `pipeline` (validator and reasoner for writes) is built lazily if None."""
-    app = FastAPI(title="Scholar KG", version=__version__, description=DESCRIPTION,
+    app = FastAPI(title="Scholar KG", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
                   openapi_tags=[{"name": name} for name in ("SPARQL", "Graph Store", "Description", "Downloads",
                                                              "Operations")])
     app.state.store = store
@@ -55,12 +54,23 @@ def create_app(store: Store, settings: Settings, *, pipeline: Pipeline | None = 
     _add_error_handlers(app)
     for router in (sparql.router, graphstore.router, describe.router, downloads.router, ops.router):
         app.include_router(router)
-    if importlib.util.find_spec("kg.server.pages") is not None:  # the HTML pages and the query UI
-        app.include_router(importlib.import_module("kg.server.pages").router)
+    app.include_router(pages.router)  # the HTML pages, the query UI and entity dereferencing
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    app.add_api_route("/docs", _swagger_ui, methods=["GET"], include_in_schema=False)
     _add_middleware(app, settings)
     _openapi(app)
     return app
+
+
+_SWAGGER = "/static/vendor/swagger-ui/"
+
+
+def _swagger_ui() -> HTMLResponse:
+    """Swagger UI from the vendored files: nothing is loaded from a CDN, and its validator badge is off."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json", title="Scholar KG API", swagger_js_url=_SWAGGER + "swagger-ui-bundle.js",
+        swagger_css_url=_SWAGGER + "swagger-ui.css", swagger_favicon_url=_SWAGGER + "favicon-32x32.png",
+        swagger_ui_parameters={"validatorUrl": None})
 
 
 def _openapi(app: FastAPI) -> None:
@@ -136,5 +146,5 @@ def error_response(request: Request, status: int, message: str, headers: dict[st
     if kind == "html":
         renderer: PageRenderer = request.app.state.renderer
         page = renderer.render("error.html", title=title, status=status, message=message)
-        return HTMLResponse(page, status, headers)
+        return HTMLResponse(page, status, {**pages.SECURITY_HEADERS, **(headers or {})})
     return PlainTextResponse(message + "\n", status, headers)
