@@ -1,4 +1,4 @@
-"""The `kg` command line: ingest, validate, query, export, stats, serve, backup and restore.
+"""The `kg` command line: ingest, validate, query, link, export, stats, serve, backup and restore.
 
 Every user mistake ends with one line on stderr and exit code 2 (1 when data does not conform); never a traceback.
 """

@@ -6,11 +6,14 @@ Works on the query text (a small SPARQL lexer finds each clause); rdflib's parse
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -126,7 +129,7 @@ def _brackets(tokens: list[_Token]) -> tuple[dict[int, int], list[int]]:
 @dataclass(frozen=True, slots=True)
 class _Clause:
     """One `SERVICE [SILENT] <endpoint> { pattern }`: character span, token positions, and where its bindings
-    come from: the text of group `prefix_group` before token `prefix_end` (None: nothing bounds them)."""
+    come from: `prefix` = (group, token), the text inside that `{` before that token (None: nothing bounds them)."""
 
     start: int
     end: int
@@ -214,7 +217,8 @@ class _Plan:
     def check(self, form: str, service_allow: Sequence[str]) -> None:
         """Every clause's endpoint, as the parser resolves it, is allowed; and with every clause cut out, the
         parser reads the same form and no SERVICE is left: no clause escaped the lexer."""
-        pieces = [f"{self.prologue} SELECT * WHERE {{ {self.text[c.start:c.end]} }}" for c in self.clauses]
+        # on lines of their own: rdflib's parser fails on a `#` (in an IRI or a string) before SERVICE on its line
+        pieces = [f"{self.prologue}\nSELECT * WHERE {{\n{self.text[c.start:c.end]}\n}}" for c in self.clauses]
         *found, skeleton = _inspected([*pieces, self.render(0, len(self.text), placeholder="VALUES () { }")])
         for clause, info in zip(self.clauses, found, strict=True):
             if len(info.service_iris) != 1:
@@ -254,11 +258,40 @@ def _inspected(texts: list[str]) -> list[QueryInfo]:
     """kg.query.inspect_query on each text, in a short-lived thread. rdflib's parser (pyparsing) leaves garbage
     cycles through exception tracebacks that hold every frame up the stack; from our callers' frames they would
     keep the pyoxigraph results those later hold, which the garbage collector may then free on another thread,
-    which pyoxigraph refuses. A new thread's stack holds nothing of theirs."""
+    which pyoxigraph refuses. A new thread's stack holds nothing of theirs; and no collection runs while it
+    works, so that it never frees what other threads left."""
     from kg.query import inspect_query  # here, not at the top: kg.query calls this module
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-sparql-check") as pool:
+    with _collection_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-sparql-check") as pool:
         return list(pool.map(inspect_query, texts))
+
+
+@dataclass
+class _Pause:
+    """Who holds automatic garbage collection off, and whether it was on before the first of them."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    holders: int = 0
+    was_enabled: bool = True
+
+
+_PAUSE = _Pause()
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    with _PAUSE.lock:
+        if _PAUSE.holders == 0:
+            _PAUSE.was_enabled = gc.isenabled()
+            gc.disable()
+        _PAUSE.holders += 1
+    try:
+        yield
+    finally:
+        with _PAUSE.lock:
+            _PAUSE.holders -= 1
+            if _PAUSE.holders == 0 and _PAUSE.was_enabled:
+                gc.enable()
 
 
 def _check_endpoint(endpoint: str, service_allow: Sequence[str]) -> None:

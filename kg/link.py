@@ -22,7 +22,7 @@ from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
 
 from kg.errors import InputError, NotFound, UsageError
 from kg.federation import new_client, post_query
-from kg.store import QueryResultsFormat, QuerySolutions, Store, open_store, parse_query_results
+from kg.store import EmbeddedStore, QueryResultsFormat, QuerySolutions, Store, parse_query_results
 from kg.vocab import IRIs, digest, normalize_title
 
 SSSOM = Namespace("https://w3id.org/sssom/")
@@ -117,33 +117,49 @@ class LinkReport:
 Select = Callable[[str], list[dict[str, str]]]  # query text -> rows of {variable: lexical value}
 
 
-def endpoint_source(url: str, timeout: float) -> Select:
+class Source:
+    """Rows of SELECT queries over another graph (a callable Select); a context manager that releases it."""
+
+    def __init__(self, run: Callable[[str], object], close: Callable[[], None]) -> None:
+        self._run, self._close = run, close
+
+    def __call__(self, query: str) -> list[dict[str, str]]:
+        return _rows(self._run(query))
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
+
+
+def endpoint_source(url: str, timeout: float) -> Source:
     """Rows from a SPARQL endpoint (redirects are not followed; `timeout` seconds per call)."""
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"--endpoint: expected an http(s) URL, got {url!r}")
     client = new_client(timeout)
 
-    def select(query: str) -> list[dict[str, str]]:
+    def run(query: str) -> object:
         body = post_query(client, url, query, timeout, where=f"endpoint <{url}>")
-        return _rows(parse_query_results(body, QueryResultsFormat.JSON))
+        return parse_query_results(body, QueryResultsFormat.JSON)
 
-    return select
+    return Source(run, client.close)
 
 
-def dump_source(path: Path) -> Select:
+def dump_source(path: Path) -> Source:
     """Rows from a dump file loaded into an in-memory store (Turtle, N-Triples, N-Quads or TriG; not RDF/XML)."""
     kind = DUMP_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise UsageError(f"{path}: expected a dump ending in {', '.join(DUMP_SUFFIXES)}; RDF/XML is not accepted")
     if not path.is_file():
         raise InputError(f"{path}: no such dump file")
-    memory = open_store("memory:")
+    memory = EmbeddedStore(None, merged_default=False)  # queries see every graph of the dump, its default one too
     memory.load(path, kind)
-    return lambda query: _rows(memory.query(query))
+    return Source(memory.query, memory.close)
 
 
-def store_source(store: Store) -> Select:
-    return lambda query: _rows(store.query(query))
+def store_source(store: Store) -> Source:
+    return Source(store.query, lambda: None)
 
 
 def _rows(solutions: object) -> list[dict[str, str]]:
@@ -172,7 +188,7 @@ def read_works(select: Select, target: Target, seeds: Iterable[Work] | None) -> 
             _add_works(found, select(f"{head} {{ {block} {target.paper} }}"))
         for block in _values("name", names):
             _add_works(found, select(f"{head} {{ {block} {target.author} . {target.paper} }}"))
-    _add_details(select, target, found)
+    _add_details(select, target, found, everything=seeds is None)
     return sorted(found.values(), key=lambda w: w.iri)
 
 
@@ -182,12 +198,16 @@ def _add_works(found: dict[str, Work], rows: list[dict[str, str]]) -> None:
         work.year = work.year or _year(row.get("date"))
 
 
-def _add_details(select: Select, target: Target, found: dict[str, Work]) -> None:
-    for block in _values("paper", [f"<{iri}>" for iri in sorted(found)]):
+def _add_details(select: Select, target: Target, found: dict[str, Work], everything: bool) -> None:
+    """Authors and identifiers: of every paper at once (`everything`), else by VALUES batches of papers."""
+    blocks = [f"{{ {target.paper} }}"] if everything else _values("paper", [f"<{iri}>" for iri in sorted(found)])
+    for block in blocks:
         for row in select(f"{target.prefixes} SELECT ?paper ?author ?name WHERE {{ {block} {target.author} }}"):
-            found[row["paper"]].authors.setdefault(row["author"], row["name"])
+            if row.get("paper") in found:
+                found[row["paper"]].authors.setdefault(row["author"], row["name"])
         for row in select(f"{target.prefixes} SELECT ?paper ?kind ?id WHERE {{ {block} {target.ids} }}"):
-            found[row["paper"]].ids.add((row["kind"], _identifier(row["kind"], row["id"])))
+            if row.get("paper") in found:
+                found[row["paper"]].ids.add((row["kind"], _identifier(row["kind"], row["id"])))
 
 
 def read_ours(store: Store) -> list[Work]:
@@ -202,9 +222,8 @@ def read_ours(store: Store) -> list[Work]:
     return works
 
 
-def _values(name: str, terms: Sequence[str]) -> Iterator[str]:
-    for start in range(0, len(terms), BATCH):
-        yield f"VALUES ?{name} {{ {' '.join(terms[start:start + BATCH])} }}"
+def _values(name: str, terms: Sequence[str]) -> list[str]:
+    return [f"VALUES ?{name} {{ {' '.join(terms[i:i + BATCH])} }}" for i in range(0, len(terms), BATCH)]
 
 
 def _literal(text: str, language: str) -> str:
@@ -376,12 +395,13 @@ def link_store(store: Store, iris: IRIs, target: str, *, endpoint: str | None = 
     if not 0 < min_score <= 1:
         raise UsageError(f"--min-score: expected a number in (0, 1], got {min_score}")
     select, exhaustive, source = _source(endpoint, dump, timeout)
-    report = discover(store, target, select, min_score=min_score, exhaustive=exhaustive, source=source)
+    with select:
+        report = discover(store, target, select, min_score=min_score, exhaustive=exhaustive, source=source)
     write_links(store, iris, report, now=now)
     return report
 
 
-def _source(endpoint: str | None, dump: Path | None, timeout: float) -> tuple[Select, bool, str]:
+def _source(endpoint: str | None, dump: Path | None, timeout: float) -> tuple[Source, bool, str]:
     if dump is not None and endpoint is None:
         return dump_source(dump), True, f"{dump.name} (sha256 {digest_file(dump)[:16]})"
     if endpoint is not None and dump is None:
