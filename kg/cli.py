@@ -139,13 +139,12 @@ def query(query: Annotated[str, typer.Argument(help="SPARQL text, or @file.rq")]
         settings = _settings(store=store)
         text = _query_text(query)
         with _open(settings, read_only=True) as kg_store:
+            outcome = run_query(kg_store, text, accept="json" if format == "table" else format,
+                                max_rows=settings.max_rows, service_allow=settings.service_allow,
+                                service_timeout=settings.service_timeout)
             if format == "table":
-                outcome = run_query(kg_store, text, accept="json", max_rows=settings.max_rows,
-                                    service_allow=settings.service_allow)
                 _print_table(b"".join(outcome.body), outcome.media_type)
             else:
-                outcome = run_query(kg_store, text, accept=format, max_rows=settings.max_rows,
-                                    service_allow=settings.service_allow)
                 for chunk in outcome.body:
                     sys.stdout.buffer.write(chunk)
                 sys.stdout.buffer.flush()

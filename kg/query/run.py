@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, cast
 
-from kg.errors import QueryError, RemoteServiceError, StoreError
+from kg.errors import QueryError, StoreError
+from kg.federation import has_service, run_federated
 from kg.query.check import QueryInfo, check_query_allowed, inspect_query
 from kg.query.negotiate import ResultFormat, negotiate
 from kg.store import (
@@ -40,14 +41,16 @@ class QueryOutcome:
 
 def run_query(store: Store, text: str, *, accept: str | None, max_rows: int,
               default_graph_uris: Sequence[str] = (), named_graph_uris: Sequence[str] = (),
-              service_allow: Sequence[str] | None = None) -> QueryOutcome:
+              service_allow: Sequence[str] | None = None, service_timeout: float = 10.0) -> QueryOutcome:
     """Run a SELECT/ASK/CONSTRUCT/DESCRIBE query and serialise at most `max_rows` rows or triples.
 
     `accept` is an HTTP Accept header or a short format name (json, xml, csv, tsv, turtle, ntriples, nquads,
     trig, rdfxml, jsonld); NotAcceptable when nothing fits. The dataset: the protocol's graph IRIs when given,
     else the query's FROM / FROM NAMED, else the union of all graphs. With `service_allow`, the query is
-    first checked by check_query_allowed (dataset clauses allowed). Evaluation happens here, so its errors
-    (QuerySyntaxError, RemoteServiceError, StoreError) come before any byte of the body.
+    first checked by check_query_allowed (dataset clauses allowed). A query with SERVICE is evaluated by
+    kg.federation (bindings shipped in VALUES batches, `service_timeout` seconds per remote call); without
+    `service_allow` every SERVICE is refused. Evaluation happens here, so its errors (QuerySyntaxError,
+    RemoteServiceError, StoreError) come before any byte of the body.
     """
     info = inspect_query(text)
     if info.is_update:
@@ -56,8 +59,12 @@ def run_query(store: Store, text: str, *, accept: str | None, max_rows: int,
         check_query_allowed(info, service_allow, allow_dataset_clauses=True)
     fmt = negotiate(accept, info.form)
     default, named = _dataset(info, default_graph_uris, named_graph_uris)
-    result = store.query(info.text, default_graph_uris=default, named_graph_uris=named)
-    with _evaluation_errors(info):
+    if has_service(info):
+        result = run_federated(store, info, service_allow=service_allow or (), timeout=service_timeout,
+                               default_graph_uris=default, named_graph_uris=named)
+    else:
+        result = store.query(info.text, default_graph_uris=default, named_graph_uris=named)
+    with _evaluation_errors():
         body, count, truncated = _serialised(result, fmt, max(max_rows, 0), info)
     return QueryOutcome(info.form, fmt.name, fmt.media_type, _chunks(body), truncated, count)
 
@@ -71,13 +78,13 @@ def _dataset(info: QueryInfo, default: Sequence[str], named: Sequence[str]) -> t
 
 
 @contextmanager
-def _evaluation_errors(info: QueryInfo) -> Iterator[None]:
-    """pyoxigraph evaluates lazily and reports failures as OSError/RuntimeError: name what failed."""
+def _evaluation_errors() -> Iterator[None]:
+    """pyoxigraph evaluates lazily and reports failures as OSError/RuntimeError: name what failed.
+
+    Remote calls happen before this point (kg.federation), so a failure here is a local one."""
     try:
         yield
     except (OSError, RuntimeError) as error:
-        if info.service_iris:
-            raise RemoteServiceError(f"SERVICE {', '.join(info.service_iris)}: the call failed: {error}") from None
         raise StoreError(f"the query failed while running: {error}") from None
 
 

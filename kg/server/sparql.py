@@ -108,7 +108,7 @@ def answer(request: Request, text: str, default_graphs: Sequence[str], named_gra
             return Response(headers={"Vary": "Accept"}, media_type=content_type(fmt.media_type))
         outcome = run_query(request.app.state.store, text, accept=accept, max_rows=settings.max_rows,
                             default_graph_uris=default_graphs, named_graph_uris=named_graphs,
-                            service_allow=settings.service_allow)
+                            service_allow=settings.service_allow, service_timeout=settings.service_timeout)
     except KGError as error:
         request.app.state.metrics.query_error(type(error).__name__)
         raise
