@@ -8,6 +8,7 @@ set -euo pipefail
 YASGUI_VERSION=4.6.2
 VIS_NETWORK_VERSION=10.1.5
 CHARTJS_VERSION=4.6.1
+SWAGGER_UI_VERSION=5.35.0
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 vendor="$root/kg/web/static/vendor"
@@ -67,12 +68,15 @@ mkdir -p "$vendor"
 yasgui_integrity="$(unpack yasgui "@zazuko/yasgui@$YASGUI_VERSION")"
 vis_integrity="$(unpack vis-network "vis-network@$VIS_NETWORK_VERSION")"
 chart_integrity="$(unpack chart.js "chart.js@$CHARTJS_VERSION")"
+swagger_integrity="$(unpack swagger-ui "swagger-ui-dist@$SWAGGER_UI_VERSION")"
 
 copy yasgui build/yasgui.min.js build/yasgui.min.css
 yasgui_license
 # The standalone UMD build bundles vis-data and injects its own CSS, so no separate stylesheet is needed.
 copy vis-network standalone/umd/vis-network.min.js LICENSE-MIT LICENSE-APACHE-2.0
 copy chart.js dist/chart.umd.min.js LICENSE.md
+# The API page (/docs, kg/server) serves Swagger UI from here; the bundle's third-party licences come along.
+copy swagger-ui swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css favicon-32x32.png LICENSE NOTICE
 
 {
   echo "# Vendored by tools/vendor-assets.sh from the npm registry; files are byte-identical to the tarballs."
@@ -80,6 +84,7 @@ copy chart.js dist/chart.umd.min.js LICENSE.md
   echo "@zazuko/yasgui $YASGUI_VERSION MIT $yasgui_integrity"
   echo "vis-network $VIS_NETWORK_VERSION Apache-2.0-OR-MIT $vis_integrity"
   echo "chart.js $CHARTJS_VERSION MIT $chart_integrity"
+  echo "swagger-ui-dist $SWAGGER_UI_VERSION Apache-2.0 $swagger_integrity"
   echo "# sha256 of each vendored file"
   (cd "$vendor" && find . -type f ! -name VERSIONS.txt | LC_ALL=C sort | xargs sha256sum)
 } > "$vendor/VERSIONS.txt"

@@ -23,7 +23,10 @@
       physics: { solver: "forceAtlas2Based", stabilization: { iterations: 200 } },
       interaction: { hover: true, tooltipDelay: 150 }
     });
-    network.once("stabilizationIterationsDone", function () { network.setOptions({ physics: false }); });
+    network.once("stabilizationIterationsDone", function () {
+      network.setOptions({ physics: false });
+      network.fit();
+    });
     network.on("click", function (event) {
       var id = event.nodes && event.nodes[0];
       if (id !== undefined && hrefs[id] && hrefs[id].charAt(0) !== "#") { window.location.href = hrefs[id]; }
