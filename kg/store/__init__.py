@@ -101,7 +101,7 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-_SPEC_KEYS = ("query", "update", "gsp", "user", "password", "auth", "timeout", "exclude", "dialect")
+_SPEC_KEYS = ("query", "update", "gsp", "user", "password", "auth", "timeout", "dialect")
 _KEY_VALUE = re.compile(r"^(?:{})=".format("|".join(_SPEC_KEYS)))
 
 
@@ -113,9 +113,8 @@ def open_store(spec: str, *, read_only: bool = False) -> Store:
       URL minus `sparql+`); `user:password@` in it gives HTTP basic auth;
     - a JSON object, or `key=value` words separated by spaces, with the keys `query` (required), `update`
       (default: the query URL), `gsp` (Graph Store endpoint), `user`, `password`, `auth` (`basic`, the
-      default, or `digest`, as Virtuoso wants), `timeout` (seconds, default 30), `exclude` (comma-separated
-      IRIs of graphs on the server that are not part of the knowledge graph; Virtuoso's system graphs are
-      excluded without being named) and `dialect` (`auto`, the default, `virtuoso` or `standard`), e.g.
+      default, or `digest`, as Virtuoso wants), `timeout` (seconds, default 30) and `dialect` (`auto`, the
+      default: decided from the server's answer, `virtuoso` or `standard`), e.g.
       `query=http://h:8890/sparql update=http://h:8890/sparql-auth user=dba password=dba auth=digest`;
     - anything else — the directory of an embedded on-disk store (created when missing, unless read-only).
     """
@@ -189,19 +188,7 @@ def _remote(spec: dict[str, Any], read_only: bool) -> RemoteStore:
     if dialect not in DIALECTS:
         raise UsageError(f"KG_STORE: dialect: expected one of {', '.join(DIALECTS)}, got {dialect!r}")
     return RemoteStore(str(urls["query"]), urls["update"], urls["gsp"], _auth(spec), timeout=timeout,
-                       read_only=read_only, exclude=_graph_list(spec.get("exclude")), dialect=dialect)
-
-
-def _graph_list(value: object) -> list[str]:
-    """The `exclude` key: graph IRIs as a JSON list or separated by commas."""
-    if value is None:
-        return []
-    items = [str(item) for item in value] if isinstance(value, list) else str(value).split(",")
-    graphs = [item.strip() for item in items if item.strip()]
-    for graph in graphs:
-        if ":" not in graph or any(c in graph for c in '<>" {}|\\^`'):
-            raise UsageError(f"KG_STORE: exclude: expected graph IRIs separated by commas, got {graph!r}")
-    return graphs
+                       read_only=read_only, dialect=dialect)
 
 
 def _auth(spec: dict[str, Any]) -> httpx.Auth | None:
