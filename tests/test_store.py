@@ -478,3 +478,12 @@ def test_default_graph_is_the_merge_with_set_semantics() -> None:
         store.replace_graphs([], [("http://ex.org/g3", triple)])
         assert store.quad_count() == 1
         assert b"".join(store.dump("nquads")).count(b"\n") == 1  # the derived default graph is not dumped
+
+
+def test_a_store_bulk_loaded_elsewhere_gets_its_merge_on_first_writable_open(tmp_path: Path) -> None:
+    triple = b"<http://ex.org/a> <http://ex.org/p> <http://ex.org/b> <http://ex.org/g> .\n"
+    raw = EmbeddedStore(tmp_path / "s", merged_default=False)  # as `oxigraph load` leaves a directory
+    raw.load(triple, "nquads")
+    raw.close()
+    with EmbeddedStore(tmp_path / "s") as store:
+        assert [row[0].value for row in store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")] == ["1"]

@@ -41,6 +41,13 @@ class EmbeddedStore:
         self._read_only = read_only
         self._merged = merged_default
         self._store: pyoxigraph.Store | None = _open(path, read_only)
+        if merged_default and not read_only and self._merge_missing():
+            self._run_update(_RESYNC_ALL)  # e.g. a directory filled by `oxigraph load` from one of our dumps
+
+    def _merge_missing(self) -> bool:
+        """True when named graphs hold data but the materialised merge is empty (two cheap ASKs)."""
+        store = self._live()
+        return bool(store.query("ASK { GRAPH ?g { ?s ?p ?o } }")) and not bool(store.query("ASK { ?s ?p ?o }"))
 
     def __repr__(self) -> str:
         return f"EmbeddedStore({self.location!r}, read_only={self._read_only})"
