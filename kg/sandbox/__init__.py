@@ -1,7 +1,7 @@
 """Killable query execution: queries run in worker processes over replicas of the store (QueryPool), writes reach
 the replicas through a log (pool.store), and ClientLimiter caps concurrent queries per client.
 
-Workers are started with forkserver (or spawn), never by forking a threaded server. See docs/security.md.
+Each worker is a fresh interpreter, never a fork of the threaded server. See docs/security.md.
 """
 
 from kg.sandbox.limits import ClientLimiter

@@ -5,28 +5,25 @@ from __future__ import annotations
 
 import itertools
 import logging
-import multiprocessing
 import os
 import queue
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from kg import errors
 from kg.config import Settings
 from kg.errors import KGError, QueryTimeout, StoreError
-from kg.query import QueryOutcome, run_query
-from kg.sandbox.worker import CHECKPOINT, NQUADS, Entry, QueryRequest, Reply
+from kg.query import QueryOutcome
+from kg.sandbox.handle import WorkerHandle
+from kg.sandbox.replicated import ReplicatedStore
+from kg.sandbox.worker import CHECKPOINT, NQUADS, Entry, QueryRequest, Reply, serve
 from kg.store import EmbeddedStore, Store
 
 log = logging.getLogger("kg.sandbox")
@@ -34,26 +31,15 @@ log = logging.getLogger("kg.sandbox")
 START_TIMEOUT = 600.0  # seconds a worker may take to open its replica (an N-Quads load of a big memory store)
 MAX_LOG_BYTES = 256 << 20  # above this, idle replicas are replaced by fresh ones instead of replaying the log
 # Updates calling these give other values on each replay: replicas are rebuilt from the primary instead
-_ENTRY = "import sys; from kg.sandbox.worker import main; main(sys.argv[1:])"
 _NONDETERMINISTIC = re.compile(r"\b(?:NOW|RAND|UUID|STRUUID)\s*\(", re.IGNORECASE)
+
+
+class _Gone(Exception):
+    """The worker was dead before it read the query."""
 
 
 class WorkerFailure(RuntimeError):
     """A bug inside a query worker (not the client's fault): the server answers 500 and logs the traceback."""
-
-
-@dataclass(eq=False)
-class _Worker:
-    """A worker process and the generation of the write log its replica has applied."""
-
-    name: str
-    kind: str
-    base: Path
-    generation: int
-    process: subprocess.Popen[bytes] | None = None
-    conn: Connection | None = None
-    queries: int = 0
-    retired: bool = False
 
 
 class QueryPool:
@@ -68,8 +54,6 @@ class QueryPool:
     """
 
     def __init__(self, store: Store, settings: Settings, *, workers: int | None = None) -> None:
-        from kg.sandbox.replicated import ReplicatedStore
-
         self._primary = store
         self._settings = settings
         count = settings.query_workers if workers is None else workers
@@ -77,8 +61,8 @@ class QueryPool:
         self._kind = CHECKPOINT if isinstance(store, EmbeddedStore) and _checkpointable(store) else NQUADS
         self._write_lock = threading.Lock()  # one write or one snapshot at a time
         self._lock = threading.Lock()  # the log, the generation and the worker table
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._workers: dict[str, _Worker] = {}
+        self._idle: queue.Queue[WorkerHandle] = queue.Queue()
+        self._workers: dict[str, WorkerHandle] = {}
         self._log: deque[tuple[int, Entry, int]] = deque()
         self._log_bytes = 0
         self._generation = 0
@@ -88,7 +72,8 @@ class QueryPool:
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._counts: Counter[str] = Counter()
-        self._in_process = threading.BoundedSemaphore(max(1, self._size))
+        # queries running in this process at once: as many as workers, or as CPUs when there are no workers
+        self._in_process = threading.BoundedSemaphore(self._size or os.cpu_count() or 1)
         self._names = itertools.count(1)
         self._root: Path | None = None
         self.store: Store = ReplicatedStore(store, self)
@@ -99,49 +84,75 @@ class QueryPool:
 
     def run(self, text: str, *, accept: str | None, max_rows: int | None = None,
             default_graph_uris: Sequence[str] = (), named_graph_uris: Sequence[str] = (),
-            service_allow: Sequence[str] | None = None, timeout: float | None = None) -> QueryOutcome:
+            service_allow: Sequence[str] | None = None, service_timeout: float | None = None,
+            timeout: float | None = None) -> QueryOutcome:
         """kg.query.run_query in a worker, stopped after `timeout` seconds (default settings.query_timeout)
         with QueryTimeout. KGErrors of the query come back as themselves; a worker that dies on the query gives
-        StoreError (503). Defaults: settings.max_rows, and SERVICE checked against settings.service_allow."""
+        StoreError (503). Defaults come from the settings: max_rows, service_allow (SERVICE is always checked
+        against an allow-list), service_timeout."""
         settings = self._settings
         request = QueryRequest(text, accept, settings.max_rows if max_rows is None else max_rows,
                                tuple(default_graph_uris), tuple(named_graph_uris),
-                               tuple(settings.service_allow if service_allow is None else service_allow))
+                               tuple(settings.service_allow if service_allow is None else service_allow),
+                               settings.service_timeout if service_timeout is None else service_timeout)
         limit = settings.query_timeout if timeout is None else timeout
         if self._closed:
             raise StoreError("the query workers are stopped (the server is shutting down)")
         if not self._ready.is_set():
             return self._run_in_process(request, limit)
-        worker = self._take(time.monotonic() + limit)
-        return self._outcome(worker, self._exchange(worker, request, limit))
+        deadline = time.monotonic() + limit
+        while True:
+            worker, entries, target = self._take(deadline)
+            try:
+                self._hand_over(worker, ("query", entries, request), limit)
+            except _Gone:  # it died while idle, before it read the query: the query is not to blame
+                self._replace(worker, "stale")
+                continue
+            return self._outcome(worker.name, self._receive(worker, target, limit))
 
-    def _take(self, deadline: float) -> _Worker:
+    def _take(self, deadline: float) -> tuple[WorkerHandle, list[Entry], int]:
+        """A free, live worker whose replica can catch up from the log; the entries it misses and the
+        generation they bring it to, read together with the check."""
         while True:
             try:
                 worker = self._idle.get(timeout=max(deadline - time.monotonic(), 0.0))
             except queue.Empty:
                 raise QueryTimeout(f"no query worker became free in time: all {self._size} are busy (setting "
                                    "query_workers, env KG_QUERY_WORKERS); try again later") from None
-            if worker.generation >= self._barrier and worker.process is not None and worker.process.poll() is None:
-                return worker
+            with self._lock:
+                if worker.generation >= self._barrier and worker.alive:
+                    return worker, [e for g, e, _ in self._log if g > worker.generation], self._generation
             self._replace(worker, "stale")
 
-    def _exchange(self, worker: _Worker, request: QueryRequest, limit: float) -> Reply:
-        with self._lock:
-            entries = [entry for generation, entry, _ in self._log if generation > worker.generation]
-            target = self._generation
+    def _hand_over(self, worker: WorkerHandle, message: tuple[Any, ...], limit: float) -> None:
+        """Send the query and wait for the worker's receipt; _Gone when the worker was already dead."""
         conn = worker.conn
-        assert conn is not None and worker.process is not None
+        assert conn is not None
         try:
-            conn.send(("query", entries, request))
+            conn.send(message)
+            if conn.poll(limit) and conn.recv() == ("started",):
+                return
+        except (EOFError, OSError):
+            raise _Gone from None
+        self._stop_late(worker, limit)
+
+    def _stop_late(self, worker: WorkerHandle, limit: float) -> None:
+        self._replace(worker, "timeouts")
+        log.warning("query stopped after %g s; worker %s killed and replaced", limit, worker.name)
+        raise QueryTimeout(f"the query was stopped after {limit:g} s (setting query_timeout, env "
+                           "KG_QUERY_TIMEOUT); expected a query that finishes in time")
+
+    def _receive(self, worker: WorkerHandle, target: int, limit: float) -> Reply:
+        """The worker's reply within `limit` seconds; else the worker is killed and replaced (QueryTimeout).
+        A worker that dies now, having received the query, gives StoreError."""
+        conn = worker.conn
+        assert conn is not None
+        try:
             if not conn.poll(limit):
-                self._replace(worker, "timeouts")
-                log.warning("query stopped after %g s; worker %s killed and replaced", limit, worker.name)
-                raise QueryTimeout(f"the query was stopped after {limit:g} s (setting query_timeout, env "
-                                   "KG_QUERY_TIMEOUT); expected a query that finishes in time")
+                self._stop_late(worker, limit)
             reply: Reply = conn.recv()
         except (EOFError, OSError):
-            code = _exit_code(worker.process)
+            code = worker.exit_code()
             self._replace(worker, "crashes")
             raise StoreError(f"the query stopped its worker process (exit code {code}) and got no answer; "
                              "the worker has been replaced") from None
@@ -157,41 +168,38 @@ class QueryPool:
         return reply
 
     @staticmethod
-    def _outcome(worker: _Worker, reply: Reply) -> QueryOutcome:
+    def _outcome(worker: str, reply: Reply) -> QueryOutcome:
         if reply[0] == "ok":
             form, fmt, media_type, body, truncated, count = reply[1]
             return QueryOutcome(form, fmt, media_type, iter((body,)), truncated, count)
         if reply[0] == "error":
             raise _kg_error(reply[1], reply[2])
-        raise WorkerFailure(f"query worker {worker.name} failed:\n{reply[1]}")
+        raise WorkerFailure(f"the query failed ({worker}):\n{reply[1]}")
 
     def _run_in_process(self, request: QueryRequest, limit: float) -> QueryOutcome:
         """Run on the primary in a thread; the caller gets QueryTimeout after `limit`, the thread runs on
-        (pyoxigraph cannot be interrupted). At most as many such threads as workers run at once."""
+        (pyoxigraph cannot be interrupted). The number of such threads is bounded (see __init__). The thread
+        hands back a reply tuple, as a worker does: no pyoxigraph object or frame leaves it."""
         if not self._in_process.acquire(timeout=limit):
             raise QueryTimeout(f"the query could not start within {limit:g} s: the server is still starting "
                                "its query workers and earlier queries are running; try again later")
-        box: dict[str, Any] = {}
+        replies: list[Reply] = []
         done = threading.Event()
 
         def work() -> None:
             try:
-                box["value"] = _run_here(self._primary, request)
-            except BaseException as error:  # handed over to the caller's thread as it is
-                box["error"] = error
+                replies.append(serve(self._primary, (), request))
             finally:
                 self._in_process.release()
                 done.set()
 
         threading.Thread(target=work, name="kg-query-in-process", daemon=True).start()
         if not done.wait(limit):
-            self._counts["timeouts"] += 1
+            self._count("timeouts")
             log.warning("in-process query over %g s: the client was answered, the query runs on", limit)
             raise QueryTimeout(f"the query was stopped after {limit:g} s (setting query_timeout, env "
                                "KG_QUERY_TIMEOUT); expected a query that finishes in time")
-        if "error" in box:
-            raise box["error"]
-        return box["value"]  # type: ignore[no-any-return]
+        return self._outcome("in-process", replies[0])
 
     # ------------------------------------------------------------------------------------------ writes
 
@@ -240,7 +248,7 @@ class QueryPool:
                 return
             pause = min(pause * 2, 30.0)
 
-    def _prepare(self, count: int) -> list[_Worker]:
+    def _prepare(self, count: int) -> list[WorkerHandle]:
         """Bases for `count` replicas at the current generation, taken under the write lock."""
         if self._root is None:
             self._root = self._make_root()
@@ -253,25 +261,32 @@ class QueryPool:
             else:
                 path = self._root / f"snapshot-{next(self._names)}.nq"
                 chunks = self._primary.dump("nquads")  # the snapshot is taken now, written below
-                workers = [_Worker(f"r{next(self._names)}", NQUADS, path, self._generation) for _ in range(count)]
+                workers = [WorkerHandle(f"r{next(self._names)}", NQUADS, path, self._generation) for _ in range(count)]
             self._workers.update((w.name, w) for w in workers)
         if self._kind == NQUADS:
             _write_file(workers[0].base, chunks)
         return workers
 
-    def _checkpoint_worker(self) -> _Worker:
+    def _checkpoint_worker(self) -> WorkerHandle:
         assert self._root is not None
         name = f"r{next(self._names)}"
         self._primary.backup(self._root / name)
-        return _Worker(name, CHECKPOINT, self._root / name, self._generation)
+        return WorkerHandle(name, CHECKPOINT, self._root / name, self._generation)
 
-    def _launch(self, workers: list[_Worker]) -> int:
+    def _launch(self, workers: list[WorkerHandle]) -> int:
         """Start the processes, wait until they have opened their replicas; the number that did."""
-        for worker in workers:
-            self._start_process(worker)
+        try:
+            for worker in workers:
+                worker.start()
+                if self._closed:
+                    worker.kill()
+        except OSError:
+            for worker in workers:
+                self._retire(worker)
+            raise
         started = 0
         for worker in workers:
-            if self._await_ready(worker):
+            if worker.await_ready(self._stopping, START_TIMEOUT):
                 self._idle.put(worker)
                 self._ready.set()
                 started += 1
@@ -281,60 +296,26 @@ class QueryPool:
             workers[0].base.unlink(missing_ok=True)
         return started
 
-    def _start_process(self, worker: _Worker) -> None:
-        """A fresh interpreter (no fork of this threaded process) talking over a socket pair."""
-        parent, child = multiprocessing.Pipe()
-        command = [sys.executable, "-c", _ENTRY, worker.kind, str(worker.base), str(child.fileno()),
-                   str(os.getpid())]
-        try:
-            process = subprocess.Popen(command, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.DEVNULL)
-        finally:
-            child.close()
-        with self._lock:
-            worker.process, worker.conn = process, parent
-        if self._closed:
-            process.kill()
-
-    def _await_ready(self, worker: _Worker) -> bool:
-        assert worker.conn is not None and worker.process is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._closed and time.monotonic() < deadline:
-            try:
-                if worker.conn.poll(0.25):
-                    reply = worker.conn.recv()
-                    if reply[0] == "ready":
-                        return True
-                    log.error("query worker %s did not start: %s", worker.name, reply[1])
-                    return False
-            except (EOFError, OSError):
-                break
-            if worker.process.poll() is not None and not worker.conn.poll(0):
-                break
-        if not self._closed:
-            log.error("query worker %s did not start (exit code %s)", worker.name, worker.process.poll())
-        return False
-
-    def _replace(self, worker: _Worker, reason: str) -> None:
+    def _replace(self, worker: WorkerHandle, reason: str) -> None:
         self._retire(worker)
-        self._counts[reason] += 1
+        self._count(reason)
         if not self._closed:
-            self._counts["restarts"] += 1
+            self._count("restarts")
             self._spawn(self._start, 1)
 
-    def _retire(self, worker: _Worker) -> None:
+    def _count(self, event: str) -> None:
+        with self._lock:
+            self._counts[event] += 1
+
+    def _retire(self, worker: WorkerHandle) -> None:
         """Kill the worker's process and remove its replica; the first call also closes its connection."""
         with self._lock:
             first, worker.retired = not worker.retired, True
             self._workers.pop(worker.name, None)
             self._trim()
-        if worker.process is not None:
-            _exit_code(worker.process, kill=True)
+        worker.kill()
         if first:
-            if worker.conn is not None:
-                worker.conn.close()
-            if worker.kind == CHECKPOINT:
-                shutil.rmtree(worker.base, ignore_errors=True)
+            worker.remove()
 
     def _spawn(self, target: Callable[..., None], *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name="kg-query-pool", daemon=True)
@@ -366,7 +347,7 @@ class QueryPool:
         """Figures for health checks and metrics: mode, workers, generation, and counts of timeouts etc."""
         with self._lock:
             mode = "in-process" if not self._size else "workers" if self._ready.is_set() else "starting"
-            replicas = [{"name": w.name, "pid": w.process.pid if w.process else None, "generation": w.generation,
+            replicas = [{"name": w.name, "pid": w.pid, "alive": w.alive, "generation": w.generation,
                          "queries": w.queries} for w in self._workers.values()]
             return {"mode": mode, "workers": self._size, "idle": self._idle.qsize(), "replicas": replicas,
                     "generation": self._generation, "log_entries": len(self._log), **self._counts}
@@ -380,14 +361,12 @@ class QueryPool:
             threads, workers = list(self._threads), list(self._workers.values())
         self._stopping.set()
         for worker in workers:  # a busy worker's connection is closed by the thread using it, on EOF
-            if worker.process is not None:
-                _exit_code(worker.process, kill=True)
+            worker.kill()
         self._recycle_idle()
         for thread in threads:
             thread.join(30)
         for worker in list(self._workers.values()):
-            if worker.process is not None:
-                _exit_code(worker.process, kill=True)
+            worker.kill()
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
 
@@ -398,15 +377,6 @@ class QueryPool:
         self.close()
 
 
-def _run_here(store: Store, request: QueryRequest) -> QueryOutcome:
-    outcome = run_query(store, request.text, accept=request.accept, max_rows=request.max_rows,
-                        default_graph_uris=request.default_graph_uris, named_graph_uris=request.named_graph_uris,
-                        service_allow=request.service_allow)
-    body = b"".join(outcome.body)
-    return QueryOutcome(outcome.form, outcome.format, outcome.media_type, iter((body,)), outcome.truncated,
-                        outcome.count)
-
-
 def _kg_error(name: str, message: str) -> KGError:
     """The worker's KGError, rebuilt here with its class and message."""
     cls = getattr(errors, name, None)
@@ -415,16 +385,6 @@ def _kg_error(name: str, message: str) -> KGError:
     error = cls.__new__(cls)
     KGError.__init__(error, message)
     return error
-
-
-def _exit_code(process: subprocess.Popen[bytes], *, kill: bool = False) -> int | None:
-    """The process's exit code (negative: the signal that ended it), after killing it if asked."""
-    if kill and process.poll() is None:
-        process.kill()
-    try:
-        return process.wait(10 if kill else 1)
-    except subprocess.TimeoutExpired:
-        return None
 
 
 def _checkpointable(store: EmbeddedStore) -> bool:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from kg.errors import KGError, StoreError
-from kg.query import run_query
-from kg.store import EmbeddedStore
+from kg.query import inspect_query, run_query
+from kg.store import EmbeddedStore, Store
 
 # A write-log entry, replayed on a replica exactly as it was applied to the primary:
 #   ("replace", drop graph IRIs, [(graph IRI, N-Triples)])   ("update", SPARQL Update text)
@@ -37,9 +37,10 @@ class QueryRequest:
     default_graph_uris: tuple[str, ...]
     named_graph_uris: tuple[str, ...]
     service_allow: tuple[str, ...]
+    service_timeout: float
 
 
-# Replies: ("ready", pid) | ("failed", message) once at start; then per request
+# Replies: ("ready", pid) | ("failed", message) once at start; then per request ("started",) and one of
 #   ("ok", (form, format, media_type, body, truncated, count)) | ("error", class name, message)
 #   | ("diverged", message) when the write log could not be applied | ("bug", traceback text)
 Reply = tuple[Any, ...]
@@ -54,7 +55,7 @@ def open_replica(kind: str, base: Path) -> EmbeddedStore:
     return store
 
 
-def apply_entries(store: EmbeddedStore, entries: Sequence[Entry]) -> None:
+def apply_entries(store: Store, entries: Sequence[Entry]) -> None:
     """Replay write-log entries in order; a KGError here means the replica no longer matches the primary."""
     for entry in entries:
         if entry[0] == "replace":
@@ -67,16 +68,23 @@ def apply_entries(store: EmbeddedStore, entries: Sequence[Entry]) -> None:
             raise StoreError(f"write log: unknown entry {entry[0]!r}")
 
 
-def serve(store: EmbeddedStore, entries: Sequence[Entry], request: QueryRequest) -> Reply:
-    """Apply the pending writes, then run the query; every outcome becomes a reply tuple."""
+def serve(store: Store, entries: Sequence[Entry], request: QueryRequest) -> Reply:
+    """Apply the pending writes, then run the query; every outcome becomes a reply tuple.
+
+    The query is parsed first, on its own: rdflib's parser leaves reference cycles holding the frames on the
+    stack, and pyoxigraph results must be freed by the thread that made them, not by a later garbage collection
+    in another thread. Parsed here, the cycle holds no frame that will hold a result.
+    """
     try:
         apply_entries(store, entries)
     except KGError as error:
         return ("diverged", error.message)
     try:
+        inspect_query(request.text)
         outcome = run_query(store, request.text, accept=request.accept, max_rows=request.max_rows,
                             default_graph_uris=request.default_graph_uris,
-                            named_graph_uris=request.named_graph_uris, service_allow=request.service_allow)
+                            named_graph_uris=request.named_graph_uris, service_allow=request.service_allow,
+                            service_timeout=request.service_timeout)
         body = b"".join(outcome.body)
     except KGError as error:
         return ("error", type(error).__name__, error.message)
@@ -105,6 +113,7 @@ def main(argv: Sequence[str]) -> None:
             return
         if message[0] != "query":
             return
+        conn.send(("started",))  # the receipt: from now on, a death of this process is the query's doing
         conn.send(serve(store, message[1], message[2]))
 
 
