@@ -52,6 +52,7 @@ class LiveServer:
     def stop(self) -> None:
         self.uvicorn.should_exit = True
         self.thread.join(timeout=15)
+        self.app.state.queries.close()
         self.store.close()
 
 

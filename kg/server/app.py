@@ -24,6 +24,7 @@ from kg import __version__
 from kg.config import Settings
 from kg.errors import KGError, NonConformingData, TooManyRequests, Unauthorized, http_status
 from kg.ingest import Pipeline
+from kg.sandbox import ClientLimiter, QueryPool
 from kg.server import describe, downloads, graphstore, ops, pages, sparql
 from kg.server.negotiate import HTML, Offer, choose
 from kg.server.writes import Writer
@@ -40,14 +41,22 @@ and are disabled unless the server has `KG_UPDATE_TOKEN` set. See docs/server.md
 _ERROR_OFFERS = (Offer("text", "text/plain"), Offer("json", "application/json"), HTML)
 
 
-def create_app(store: Store, settings: Settings, *, pipeline: Pipeline | None = None) -> FastAPI:
-    """The application over `store`; `pipeline` (validator and reasoner for writes) is built lazily if None."""
+def create_app(store: Store, settings: Settings, *, pipeline: Pipeline | None = None,
+               queries: QueryPool | None = None) -> FastAPI:
+    """The application over `store`; `pipeline` (validator and reasoner for writes) is built lazily if None.
+
+    Public queries run in `queries` (killable worker processes; one is started over `store` if None). Every write
+    goes through `queries.store`, which replays it to the workers' replicas.
+    """
     app = FastAPI(title="Scholar KG", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
                   openapi_tags=[{"name": name} for name in ("SPARQL", "Graph Store", "Description", "Downloads",
                                                              "Operations")])
-    app.state.store = store
+    queries = queries or QueryPool(store, settings)
+    app.state.queries = queries
+    app.state.limiter = ClientLimiter(settings.max_concurrent_per_client)
+    app.state.store = queries.store
     app.state.settings = settings
-    app.state.writer = Writer(store, settings, pipeline)
+    app.state.writer = Writer(queries.store, settings, pipeline)
     app.state.pipeline = pipeline
     app.state.metrics = ops.Metrics()
     app.state.renderer = PageRenderer(settings.base_iri)

@@ -11,6 +11,7 @@ import uvicorn
 
 from kg.config import Settings
 from kg.ingest import IngestSummary, Pipeline
+from kg.sandbox import QueryPool
 from kg.server.app import create_app
 from kg.store import Store, open_store
 
@@ -18,12 +19,16 @@ from kg.store import Store, open_store
 def run_server(settings: Settings) -> None:
     """Serve until interrupted on settings.host:settings.port; the store is closed on the way out."""
     store = open_store(settings.store)
+    pool: QueryPool | None = None
     try:
         pipeline = seed_if_empty(store, settings)
-        app = create_app(store, settings, pipeline=pipeline)
+        pool = QueryPool(store, settings)  # workers start in the background: start-up does not wait for them
+        app = create_app(pool.store, settings, pipeline=pipeline, queries=pool)
         print(f"kg serve: http://{settings.host}:{settings.port}/ (SPARQL at /sparql, API at /docs)", flush=True)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=True)
     finally:
+        if pool is not None:
+            pool.close()
         store.close()
 
 

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kg.config import Settings
 from kg.errors import DocumentTooLarge, InputError, KGError, QueryError, UnsupportedMediaType
-from kg.query import FORMATS, check_query_allowed, inspect_query, negotiate, run_query
-from kg.server import describe
+from kg.query import FORMATS, check_query_allowed, inspect_query, negotiate
+from kg.server import cache, describe
 from kg.server.body import form_fields, media_type, request_body, utf8_text
 from kg.server.negotiate import content_type
 from kg.server.writes import Writer
@@ -96,6 +96,9 @@ def answer(request: Request, text: str, default_graphs: Sequence[str], named_gra
     """Check, run and serialise one query; HEAD stops after the checks (the Content-Type is known by then)."""
     settings: Settings = request.app.state.settings
     accept = request.headers.get("accept")
+    key = cache.key_for(request, text, default_graphs, named_graphs)  # the generation before the query runs
+    if (hit := cache.lookup(request, key)) is not None:
+        return hit
     try:
         _check_length(text, settings)
         info = inspect_query(text)
@@ -106,9 +109,12 @@ def answer(request: Request, text: str, default_graphs: Sequence[str], named_gra
         if request.method == "HEAD":
             fmt = negotiate(accept, info.form)
             return Response(headers={"Vary": "Accept"}, media_type=content_type(fmt.media_type))
-        outcome = run_query(request.app.state.store, text, accept=accept, max_rows=settings.max_rows,
-                            default_graph_uris=default_graphs, named_graph_uris=named_graphs,
-                            service_allow=settings.service_allow, service_timeout=settings.service_timeout)
+        client = request.client.host if request.client else "unknown"
+        with request.app.state.limiter.slot(client):  # TooManyRequests (429, Retry-After) over the limit
+            outcome = request.app.state.queries.run(
+                text, accept=accept, max_rows=settings.max_rows, default_graph_uris=default_graphs,
+                named_graph_uris=named_graphs, service_allow=settings.service_allow,
+                service_timeout=settings.service_timeout)
     except KGError as error:
         request.app.state.metrics.query_error(type(error).__name__)
         raise
@@ -118,7 +124,8 @@ def answer(request: Request, text: str, default_graphs: Sequence[str], named_gra
         headers["X-KG-Truncated"] = "true"
         headers["X-KG-Max-Rows"] = str(settings.max_rows)
         headers["Warning"] = f'199 - "results truncated to {settings.max_rows} rows (setting KG_MAX_ROWS)"'
-    return Response(b"".join(outcome.body), media_type=content_type(outcome.media_type), headers=headers)
+    response = Response(b"".join(outcome.body), media_type=content_type(outcome.media_type), headers=headers)
+    return cache.remember(request, key, response, outcome.form, truncated=outcome.truncated)
 
 
 def apply_update(request: Request, text: str, params: Sequence[tuple[str, str]]) -> Response:
