@@ -39,6 +39,9 @@ Queries see the union of all named graphs as their default graph. Writes need `A
 and are disabled unless the server has `KG_UPDATE_TOKEN` set. See docs/server.md."""
 
 _ERROR_OFFERS = (Offer("text", "text/plain"), Offer("json", "application/json"), HTML)
+_ERRORS = {"400": "Bad request (a parameter, the query or the body)", "404": "Not found",
+           "406": "No representation fits the Accept header", "429": "Too many queries from this client at once",
+           "503": "The query was stopped at the time limit, or no query worker became free"}
 
 
 def create_app(store: Store, settings: Settings, *, pipeline: Pipeline | None = None,
@@ -95,6 +98,9 @@ def _openapi(app: FastAPI) -> None:
         for method, operation in operations.items():
             base = re.sub(r"\W+", "_", f"{operation.get('summary', '')}_{path}").strip("_").lower()
             operation["operationId"] = f"{base}_{method}"
+            if operation.get("parameters") or "requestBody" in operation:  # errors any request can get
+                for code, text in _ERRORS.items():
+                    operation["responses"].setdefault(code, {"description": text})
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:

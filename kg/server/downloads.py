@@ -35,6 +35,7 @@ from kg.server.negotiate import (
 )
 from kg.server.negotiate import content_type as header_type
 from kg.store import RDF_FORMATS, QueryBoolean, QuerySolutions, Store, Triple, serialize
+from kg.store.pinned import pinned
 from kg.validate import load_shapes
 from kg.vocab import ONTOLOGY_IRI, PREFIXES, SHAPES_IRI
 from kg.web.render import PageRenderer
@@ -72,7 +73,7 @@ def dump(request: Request, format: Annotated[DumpFormat, Query(description="Synt
         chunks = union_chunks(store, "turtle")
     else:
         chunks = jsonld_dataset_chunks(store)
-    return StreamingResponse(chunks, media_type=header_type(offer.media_type),
+    return StreamingResponse(pinned(lambda: chunks), media_type=header_type(offer.media_type),  # one thread
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

@@ -32,6 +32,7 @@ from kg.server.negotiate import (
 )
 from kg.server.writes import Writer
 from kg.store import RDF_FORMATS, Store, serialize
+from kg.store.pinned import pinned
 
 router = APIRouter(tags=["Graph Store"])
 
@@ -84,8 +85,8 @@ def read_graph(request: Request, graph: GraphParam = None, default: DefaultParam
     headers = {"Vary": "Accept"}
     if request.method == "HEAD":
         return Response(headers=headers, media_type=content_type(offer.media_type))
-    return StreamingResponse(_graph_chunks(store, iri, offer), media_type=content_type(offer.media_type),
-                             headers=headers)
+    chunks = _graph_chunks(store, iri, offer)  # advanced on one thread: pyoxigraph's iterators require it
+    return StreamingResponse(pinned(lambda: chunks), media_type=content_type(offer.media_type), headers=headers)
 
 
 @router.put(PATH, summary="Replace (or create) a named graph", status_code=204, responses=_WRITE_RESPONSES,

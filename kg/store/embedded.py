@@ -11,6 +11,7 @@ import pyoxigraph
 from pyoxigraph import RdfFormat
 
 from kg.errors import InputError, NotFound, QuerySyntaxError, StoreError, StoreLocked
+from kg.store.pinned import pinned
 from kg.store.rdf import (
     QueryResult,
     as_bytes,
@@ -136,10 +137,15 @@ class EmbeddedStore:
         """The whole dataset (nquads, trig) or one graph (any of DUMP_FORMATS), streamed in chunks."""
         fmt = dump_format(format, graph)
         graph_node = None if graph is None else self._existing(graph)
-        quads = self._live().quads_for_pattern(None, None, None, graph_node)
-        if graph_node is None and self._merged:
-            quads = (quad for quad in quads if not isinstance(quad.graph_name, pyoxigraph.DefaultGraph))
-        return serialize_batches(quads, fmt)
+        live, merged = self._live(), self._merged
+
+        def chunks() -> Iterator[bytes]:  # pyoxigraph's iterator must stay on the thread that made it
+            quads = live.quads_for_pattern(None, None, None, graph_node)
+            if graph_node is None and merged:
+                quads = (quad for quad in quads if not isinstance(quad.graph_name, pyoxigraph.DefaultGraph))
+            return serialize_batches(quads, fmt)
+
+        return pinned(chunks)
 
     def load(self, data: bytes | Path, format: str, graph: str | None = None) -> None:
         """Add a document (bytes or a file) in one of DUMP_FORMATS in one transaction; triples go to `graph`
