@@ -139,6 +139,7 @@ class Pipeline:
             if on_progress:
                 on_progress(str(path))
         self._commit(store, batch, summary)
+        store.flush()  # to the store's files, so that the next open does not replay a long write-ahead log
         return summary
 
     def ingest_bytes(self, store: Store, data: bytes, source: str) -> DocumentOutcome:

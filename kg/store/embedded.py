@@ -108,13 +108,36 @@ class EmbeddedStore:
         Graphs named in `add` but not in `drop` keep what they held. Pass many documents at once for speed.
         On any error (bad N-Triples, a failing iterator, the store) nothing changes.
         """
-        self._writable()
+        store = self._writable()
         drop, add = list(drop), list(add)
+        if not any(store.contains_named_graph(node(graph)) for graph in drop):
+            # Nothing to replace (a first ingest): one native, transactional extend, ~10x faster than an update.
+            quads = self._parsed(add)  # every blob is parsed before anything is written
+            try:
+                store.extend(quads)
+            except (OSError, RuntimeError) as error:
+                raise StoreError(f"{self.location}: the write failed and changed nothing: {error}") from None
+            return
         text = replace_update(drop, add)
         if text and self._merged:
             text = " ;\n".join(filter(None, (_forget(drop), text, _copy_to_default(iri for iri, _ in add))))
         if text:
             self._run_update(text)
+
+    def _parsed(self, add: Sequence[tuple[str, bytes]]) -> list[pyoxigraph.Quad]:
+        """The quads of the N-Triples blobs, each in its graph and (merged store) also in the default graph."""
+        quads: list[pyoxigraph.Quad] = []
+        default = pyoxigraph.DefaultGraph()
+        for graph, blob in add:
+            graph_node = node(graph)
+            try:
+                triples = list(pyoxigraph.parse(blob, RdfFormat.N_TRIPLES, rename_blank_nodes=True))
+            except SyntaxError as error:
+                raise InputError(f"N-Triples for graph <{graph}>: {error}; expected valid N-Triples") from None
+            quads.extend(pyoxigraph.Quad(t.subject, t.predicate, t.object, graph_node) for t in triples)
+            if self._merged:
+                quads.extend(pyoxigraph.Quad(t.subject, t.predicate, t.object, default) for t in triples)
+        return quads
 
     def named_graphs(self) -> list[str]:
         return sorted(graph_name(g) for g in self._live().named_graphs())
