@@ -1,0 +1,1 @@
+"""Benchmarks of Scholar KG: `python -m bench <command>` (see docs/benchmarks.md); not part of the kg package."""

@@ -68,21 +68,26 @@ def nquads_from_ntriples(graphs: Iterable[tuple[str, bytes]]) -> bytes:
     return b"".join(blob.replace(b" .\n", f" <{iri}> .\n".encode()) for iri, blob in graphs)
 
 
-def quads_from_ntriples(graphs: Iterable[tuple[str, bytes]]) -> list[pyoxigraph.Quad]:
-    """The quads of (graph IRI, N-Triples) pairs, parsed by pyoxigraph (safe for any input)."""
+def quads_from_ntriples(graphs: Iterable[tuple[str, bytes]], merged_default: bool = True) -> list[pyoxigraph.Quad]:
+    """The quads of (graph IRI, N-Triples) pairs, parsed by pyoxigraph (safe for any input); with
+    `merged_default`, each triple also in the default graph (the merge kg.store's embedded store maintains)."""
     quads: list[pyoxigraph.Quad] = []
     for iri, blob in graphs:
         graph = pyoxigraph.NamedNode(iri)
-        quads.extend(pyoxigraph.Quad(q.subject, q.predicate, q.object, graph)
-                     for q in pyoxigraph.parse(blob, pyoxigraph.RdfFormat.N_TRIPLES))
+        for q in pyoxigraph.parse(blob, pyoxigraph.RdfFormat.N_TRIPLES):
+            quads.append(pyoxigraph.Quad(q.subject, q.predicate, q.object, graph))
+            if merged_default:
+                quads.append(pyoxigraph.Quad(q.subject, q.predicate, q.object))
     return quads
 
 
-def load_new_graphs(store: pyoxigraph.Store, graphs: Sequence[tuple[str, bytes]]) -> bool:
-    """Add documents whose graphs are all new in ONE transaction (`Store.load`); False (nothing done) otherwise."""
+def load_new_graphs(store: pyoxigraph.Store, graphs: Sequence[tuple[str, bytes]], merged_default: bool = True) -> bool:
+    """Add documents whose graphs are all new in ONE transaction (`Store.load`); False (nothing done) otherwise.
+    N-Quads lines without a graph go to the default graph: the triples again, for the merged default graph."""
     if any(store.contains_named_graph(pyoxigraph.NamedNode(iri)) for iri, _ in graphs):
         return False
-    store.load(nquads_from_ntriples(graphs), pyoxigraph.RdfFormat.N_QUADS)
+    default = b"".join(blob for _, blob in graphs) if merged_default else b""
+    store.load(nquads_from_ntriples(graphs) + default, pyoxigraph.RdfFormat.N_QUADS)
     return True
 
 

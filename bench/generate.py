@@ -26,9 +26,9 @@ from bench.seedstats import SeedStats, measure, seed_files
 T = TypeVar("T")
 MONTHS = tuple(calendar.month_abbr[1:])
 _URLISH = re.compile(r"://|\.\w|www|@")  # tokens that could read as a web address: kept out of the text
-_STOPWORDS = frozenset(
-    "a an and are as at by can do for from how i in is it not of on or the through to via we what when with "
-    "you agree say need".split())
+_STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "by", "can", "do", "for", "from", "how", "i", "in", "is", "it", "not", "of",
+    "on", "or", "the", "through", "to", "via", "we", "what", "when", "with", "you", "agree", "say", "need"})
 _CONNECTORS = ("for", "via", "with", "of", "in", "through", "from", "and", "as")
 _SENTENCES = 3000
 
@@ -135,13 +135,13 @@ class ProfileGenerator:
         declared = self._declared(rng)
         listed = min(declared, max(self.stats.listed_papers))
         papers = sorted(self._pick_papers(rng, index, listed), key=lambda p: p.sort_key, reverse=True)
-        primary = Counter(p.category for p in papers).most_common(1)[0][0] if papers else self._categories.values[0]
+        primary: str = Counter(p.category for p in papers).most_common(1)[0][0] if papers else "LG"
         head = self._header(rng, self._owners[index], primary, declared)
         return "\n\n".join([head, *(p.text for p in papers)])
 
     def _declared(self, rng: random.Random) -> int:
         low, high = min(self.stats.declared_papers) / 2, max(self.stats.declared_papers) * 2
-        return max(1, round(low * (high / low) ** rng.random()))
+        return max(1, round(low * float((high / low) ** rng.random())))  # log-uniform
 
     def _pick_papers(self, rng: random.Random, index: int, count: int) -> list[_Entry]:
         """Earlier papers that print this owner (up to half), earlier papers with a cut byline, and new ones."""
@@ -287,7 +287,7 @@ def _sentence_pool(abstracts: Sequence[str], rng: random.Random) -> list[str]:
     starts: list[str] = []
     for abstract in abstracts:
         tokens = [t for t in abstract.split() if not _URLISH.search(t)]
-        starts.extend(b for a, b in itertools.pairwise(["."] + tokens) if a.endswith(".") and b[:1].isupper())
+        starts.extend(b for a, b in itertools.pairwise([".", *tokens]) if a.endswith(".") and b[:1].isupper())
         for a, b in itertools.pairwise(tokens):
             follows.setdefault(a, []).append(b)
     if not starts:

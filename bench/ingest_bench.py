@@ -35,6 +35,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--work", type=Path, default=WORK, help="generated data and scratch stores")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--keep-stores", action="store_true")
+    parser.add_argument("--runs", default="pipeline", help="pipeline, fast (the bench/fastpipeline.py prototype), "
+                        "or both separated by a comma")
 
 
 def run(args: Any) -> int:
@@ -42,15 +44,32 @@ def run(args: Any) -> int:
     data = ensure_generated(args.work / f"p{label(args.profiles)}-s{args.seed}", options)
     report: dict[str, Any] = {"command": command_line(), "machine": machine_info(), "data": options_json(options)}
     bench = _Runner(data, args.work / "runs", args.keep_stores)
-    profile = args.results / f"profile-pipeline-{label(args.profiles)}.txt" if args.profile else None
-    report["pipeline"] = bench.spawn("pipeline", args.profiles, args.timeout, profile)
-    report["comparisons"] = _compare_sizes(bench, args, report["pipeline"])
+    runs = args.runs.split(",")
+    if "fast" in runs:
+        report["fast_prototype"] = _fast(bench, args)
+    if "pipeline" in runs:
+        profile = args.results / f"profile-pipeline-{label(args.profiles)}.txt" if args.profile else None
+        report["pipeline"] = bench.spawn("pipeline", args.profiles, args.timeout, profile)
+        report["comparisons"] = _compare_sizes(bench, args, report["pipeline"])
     args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"ingest-{label(args.profiles)}.json"
+    out = args.results / f"ingest-{'' if 'pipeline' in runs else 'fast-'}{label(args.profiles)}.json"
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(table(report))
     print(f"results: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0
+
+
+def _fast(bench: _Runner, args: Any) -> dict[str, Any]:
+    """The prototype at full size; its findings compared with the project pipeline's on the same documents, when
+    a pipeline run of that size left its finding keys in the scratch folder."""
+    fast = bench.spawn("fast", args.profiles, args.timeout)
+    saved = bench.scratch / f"pipeline-{label(args.profiles)}.findings.json"
+    if fast.get("status") == "ok" and saved.is_file():
+        reference = {"findings": json.loads(saved.read_text(encoding="utf-8"))}
+        keys = _pipeline_findings(fast, args.profiles, bench.data)
+        fast["findings_vs_pipeline"] = compare(_pipeline_findings(reference, args.profiles, bench.data), keys)
+    fast.pop("findings", None)
+    return fast
 
 
 def _compare_sizes(bench: _Runner, args: Any, full: dict[str, Any]) -> list[dict[str, Any]]:
@@ -89,7 +108,8 @@ class _Runner:
 
     def spawn(self, kind: str, size: int, timeout: float, profile: Path | None = None) -> dict[str, Any]:
         name = f"{kind}-{label(size)}"
-        store, out, findings = self.scratch / f"{name}.store", self.scratch / f"{name}.json", self.scratch / f"{name}.findings.json"
+        store, out = self.scratch / f"{name}.store", self.scratch / f"{name}.json"
+        findings = self.scratch / f"{name}.findings.json"
         shutil.rmtree(store, ignore_errors=True)
         self.scratch.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "bench.worker", kind, "--data", str(self.data), "--limit", str(size),
@@ -120,9 +140,14 @@ def label(size: int) -> str:
 
 def table(report: dict[str, Any]) -> str:
     """A Markdown table of the runs in one report."""
-    lines = ["| run | profiles | seconds | profiles/s | triples/s | peak RSS (MiB) | findings equal |",
-             "|---|---:|---:|---:|---:|---:|---|"]
-    runs = [("pipeline", report["pipeline"], None)]
+    lines = ["| run | profiles | wall s | CPU s | profiles/s | asserted triples/s | peak RSS (MiB) | findings equal |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    runs: list[tuple[str, dict[str, Any], bool | None]] = []
+    if "fast_prototype" in report:
+        fast = report["fast_prototype"]
+        runs.append(("fast prototype", fast, fast.get("findings_vs_pipeline", {}).get("equal")))
+    if "pipeline" in report:
+        runs.append(("pipeline", report["pipeline"], None))
     for row in report.get("comparisons", []):
         if row["profiles"] != report["pipeline"].get("profiles"):
             runs.append(("pipeline", row["pipeline"], None))
@@ -134,8 +159,14 @@ def table(report: dict[str, Any]) -> str:
 
 def _row(kind: str, result: dict[str, Any], equal: bool | None) -> str:
     if result.get("status") != "ok":
-        return f"| {kind} | {result.get('profiles')} | {result.get('status')} | | | | |"
-    rss = result["peak_rss_bytes"] / 2**20
+        return f"| {kind} | {result.get('profiles')} | {result.get('status')} | | | | | |"
     shown = "" if equal is None else ("yes" if equal else "NO")
-    return (f"| {kind} | {result['profiles']} | {result['seconds']:.1f} | {result['profiles_per_second']:.2f} | "
-            f"{result['asserted_triples_per_second']:,} | {rss:,.0f} | {shown} |")
+    cpu = result.get("cpu_seconds", 0.0) + result.get("children_cpu_seconds", 0.0)
+    return (f"| {kind} | {result['profiles']} | {result['seconds']:.1f} | {cpu:.1f} | "
+            f"{result['profiles_per_second']:.2f} | {result['asserted_triples_per_second']:,} | "
+            f"{peak_rss(result) / 2**20:,.0f} | {shown} |")
+
+
+def peak_rss(result: dict[str, Any]) -> int:
+    """Peak RSS of a run: its process, plus each worker process at the largest worker's peak (an upper bound)."""
+    return int(result["peak_rss_bytes"] + result.get("workers", 0) * result.get("children_peak_rss_bytes", 0))

@@ -35,12 +35,14 @@ LAST = (
 )
 # Whole non-Latin names, built from a family part and a given part in each script's own order.
 NON_LATIN = (
-    (("王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"), ("伟", "芳", "娜", "敏", "静", "磊", "军", "洋", "杰", "明轩"), ""),
+    (("王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"),
+     ("伟", "芳", "娜", "敏", "静", "磊", "军", "洋", "杰", "明轩"), ""),
     (("佐藤", "鈴木", "高橋", "田中", "渡辺", "伊藤"), ("翔太", "陽菜", "大輝", "美咲", "蓮", "結衣"), " "),
     (("김", "이", "박", "최", "정"), ("민준", "서연", "지호", "하은", "도윤"), ""),
 )
 NON_LATIN_GIVEN_FIRST = (
-    (("Дмитрий", "Алексей", "Мария", "Анна", "Сергей", "Ольга"), ("Иванов", "Смирнов", "Кузнецов", "Попова", "Соколова")),
+    (("Дмитрий", "Алексей", "Мария", "Анна", "Сергей", "Ольга"),
+     ("Иванов", "Смирнов", "Кузнецов", "Попова", "Соколова")),
     (("Γιώργος", "Νίκος", "Ελένη", "Μαρία"), ("Παπαδόπουλος", "Οικονόμου", "Γεωργίου")),
     (("محمد", "أحمد", "فاطمة"), ("علي", "حسن", "خليل")),
 )
@@ -74,8 +76,8 @@ def _non_latin(rng: random.Random) -> str:
     if rng.random() < 0.6:
         families, givens, glue = rng.choice(NON_LATIN)
         return f"{rng.choice(families)}{glue}{rng.choice(givens)}"
-    givens, families = rng.choice(NON_LATIN_GIVEN_FIRST)
-    return f"{rng.choice(givens)} {rng.choice(families)}"
+    given_names, family_names = rng.choice(NON_LATIN_GIVEN_FIRST)
+    return f"{rng.choice(given_names)} {rng.choice(family_names)}"
 
 
 def team_name(rank: int) -> str:

@@ -1,6 +1,6 @@
 """One measured run in its own process, so that peak RSS belongs to that run alone.
 
-`python -m bench.worker pipeline|naive --data DIR --limit N --store DIR --out RESULT.json [--findings F.json]
+`python -m bench.worker pipeline|naive|fast --data DIR --limit N --store DIR --out RESULT.json [--findings F.json]
 [--profile PROFILE.txt]`: writes the run's result (with `peak_rss_bytes`) and finding keys as JSON.
 """
 
@@ -19,7 +19,8 @@ from bench.findings import to_json
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.worker")
-    parser.add_argument("kind", choices=("pipeline", "naive"))
+    parser.add_argument("kind", choices=("pipeline", "naive", "fast"))
+    parser.add_argument("--workers", type=int, default=2, help="processes of the fast prototype")
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--limit", type=int, required=True, help="the first N profiles of --data, in name order")
     parser.add_argument("--store", type=Path, required=True, help="a new directory for the store")
@@ -30,9 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     paths = sorted(args.data.glob("*.txt"))[: args.limit]
     profiler = _start_profiler() if args.profile else None
     started = time.perf_counter()
-    result, findings = _run(args.kind, paths, args.store)
+    result, findings = _run(args.kind, paths, args.store, args.workers)
     result["process_seconds"] = round(time.perf_counter() - started, 3)
-    result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    usage, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["peak_rss_bytes"] = usage.ru_maxrss * 1024  # KiB on Linux
+    result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
+    if children.ru_maxrss:  # worker processes of the fast prototype
+        result["children_peak_rss_bytes"] = children.ru_maxrss * 1024
+        result["children_cpu_seconds"] = round(children.ru_utime + children.ru_stime, 3)
     if profiler is not None:
         profiler.stop()
         args.profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8")
@@ -42,11 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run(kind: str, paths: list[Path], store: Path) -> tuple[dict[str, Any], Any]:
-    if kind == "pipeline":
+def _run(kind: str, paths: list[Path], store: Path, workers: int) -> tuple[dict[str, Any], Any]:
+    if kind in ("pipeline", "fast"):
+        from bench.fastpipeline import run_fast
         from bench.instrument import run_pipeline
 
-        result, per_document = run_pipeline(paths, store)
+        result, per_document = run_pipeline(paths, store) if kind == "pipeline" else run_fast(paths, store,
+                                                                                               workers=workers)
         return result, {source: to_json(keys) for source, keys in per_document.items()}
     from bench.naive import run_naive
 
