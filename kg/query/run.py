@@ -59,14 +59,23 @@ def run_query(store: Store, text: str, *, accept: str | None, max_rows: int,
         check_query_allowed(info, service_allow, allow_dataset_clauses=True)
     fmt = negotiate(accept, info.form)
     default, named = _dataset(info, default_graph_uris, named_graph_uris)
+    # Evaluated in a callee: rdflib's parser (above) leaves reference cycles that keep this frame alive, and a
+    # pyoxigraph result held here could then be freed by the garbage collector on another thread (an error).
+    body, count, truncated = _evaluate(store, info, fmt, max(max_rows, 0), default, named, service_allow,
+                                       service_timeout)
+    return QueryOutcome(info.form, fmt.name, fmt.media_type, _chunks(body), truncated, count)
+
+
+def _evaluate(store: Store, info: QueryInfo, fmt: ResultFormat, max_rows: int, default: list[str] | None,
+              named: list[str] | None, service_allow: Sequence[str] | None,
+              service_timeout: float) -> tuple[bytes, int, bool]:
     if has_service(info):
         result = run_federated(store, info, service_allow=service_allow or (), timeout=service_timeout,
                                default_graph_uris=default, named_graph_uris=named)
     else:
         result = store.query(info.text, default_graph_uris=default, named_graph_uris=named)
     with _evaluation_errors():
-        body, count, truncated = _serialised(result, fmt, max(max_rows, 0), info)
-    return QueryOutcome(info.form, fmt.name, fmt.media_type, _chunks(body), truncated, count)
+        return _serialised(result, fmt, max_rows, info)
 
 
 def _dataset(info: QueryInfo, default: Sequence[str], named: Sequence[str]) -> tuple[list[str] | None, ...]:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kg.config import Settings
 from kg.errors import DocumentTooLarge, InputError, KGError, QueryError, UnsupportedMediaType
-from kg.query import FORMATS, check_query_allowed, inspect_query, negotiate
+from kg.query import FORMATS, check_query_allowed, inspect_query, negotiate, parse_query_text
 from kg.server import cache, describe
 from kg.server.body import form_fields, media_type, request_body, utf8_text
 from kg.server.negotiate import content_type
@@ -101,7 +101,8 @@ def answer(request: Request, text: str, default_graphs: Sequence[str], named_gra
         return hit
     try:
         _check_length(text, settings)
-        info = inspect_query(text)
+        # HEAD runs nothing, so it takes the full parse to report a syntax error the way GET would
+        info = parse_query_text(text) if request.method == "HEAD" else inspect_query(text)
         if info.is_update:
             raise QueryError("expected a query, got a SPARQL Update; send it by POST as update= or as "
                              f"{UPDATE_TYPE}")
