@@ -147,10 +147,13 @@ class EmbeddedStore:
         store = self._live()
         if not self._merged:
             return len(store)
-        return sum(1 for _ in store.quads_for_pattern(None, None, None, None)) - self._default_size()
+        return len(store) - self._default_size()
 
     def _default_size(self) -> int:
-        return sum(1 for _ in self._live().quads_for_pattern(None, None, None, pyoxigraph.DefaultGraph()))
+        """Triples of the materialised merge, counted by the engine (walking them in Python took 29 s at 1M)."""
+        solutions = self._live().query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+        assert isinstance(solutions, pyoxigraph.QuerySolutions)
+        return int(next(iter(solutions))[0].value)
 
     def graph_ntriples(self, graph_iri: str) -> bytes:
         """The graph as N-Triples; NotFound when the store has no such named graph."""
