@@ -101,7 +101,7 @@ def _reason(pipeline: Pipeline, prepared: list[PreparedDocument]) -> dict[str, A
 
 
 def _commit(pipeline: Pipeline, prepared: list[PreparedDocument], batch: int = 50) -> dict[str, Any]:
-    batches = [[g for d in prepared[i:i + batch] for g in d.graphs(pipeline.iris)]
+    batches = [[g for d in prepared[i:i + batch] for g in d.graphs]
                for i in range(0, len(prepared), batch)]
     scratch = Path(tempfile.mkdtemp(prefix="kg-fastpaths-"))
     try:

@@ -35,24 +35,35 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--work", type=Path, default=WORK, help="generated data and scratch stores")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--keep-stores", action="store_true")
-    parser.add_argument("--runs", default="pipeline", help="pipeline, fast (the bench/fastpipeline.py prototype), "
-                        "or both separated by a comma")
+    parser.add_argument("--runs", default="pipeline", help="pipeline (kg ingest), bulk (kg ingest --bulk), fast "
+                        "(the bench/fastpipeline.py prototype), several separated by commas")
+    parser.add_argument("--ingest-workers", type=int, default=0,
+                        help="pipeline/bulk runs: the setting ingest_workers (0: automatic, 1: in one process)")
 
 
 def run(args: Any) -> int:
     options = Options(args.profiles, args.seed)
     data = ensure_generated(args.work / f"p{label(args.profiles)}-s{args.seed}", options)
     report: dict[str, Any] = {"command": command_line(), "machine": machine_info(), "data": options_json(options)}
-    bench = _Runner(data, args.work / "runs", args.keep_stores)
+    bench = _Runner(data, args.work / "runs", args.keep_stores, args.ingest_workers)
     runs = args.runs.split(",")
     if "fast" in runs:
         report["fast_prototype"] = _fast(bench, args)
+    if "bulk" in runs:
+        report["bulk"] = bench.spawn("bulk", args.profiles, args.timeout)
     if "pipeline" in runs:
         profile = args.results / f"profile-pipeline-{label(args.profiles)}.txt" if args.profile else None
         report["pipeline"] = bench.spawn("pipeline", args.profiles, args.timeout, profile)
         report["comparisons"] = _compare_sizes(bench, args, report["pipeline"])
     args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"ingest-{'' if 'pipeline' in runs else 'fast-'}{label(args.profiles)}.json"
+    if "bulk" in runs and "pipeline" in runs and report["bulk"].get("status") == "ok":
+        report["bulk"]["findings_vs_pipeline"] = compare(
+            _pipeline_findings(report["pipeline"], args.profiles, data),
+            _pipeline_findings(report["bulk"], args.profiles, data))
+    if "bulk" in runs:
+        report["bulk"].pop("findings", None)
+    extra = "".join(f"{r}-" for r in runs if r != "pipeline")
+    out = args.results / f"ingest-{extra}{label(args.profiles)}.json"
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(table(report))
     print(f"results: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
@@ -103,8 +114,9 @@ def _pipeline_findings(result: dict[str, Any], size: int, data: Path) -> set[tup
 class _Runner:
     """Spawns `python -m bench.worker` runs on the first N profiles of one data folder."""
 
-    def __init__(self, data: Path, scratch: Path, keep_stores: bool) -> None:
+    def __init__(self, data: Path, scratch: Path, keep_stores: bool, ingest_workers: int = 0) -> None:
         self.data, self.scratch, self.keep_stores = data, scratch, keep_stores
+        self.ingest_workers = ingest_workers
 
     def spawn(self, kind: str, size: int, timeout: float, profile: Path | None = None) -> dict[str, Any]:
         name = f"{kind}-{label(size)}"
@@ -115,6 +127,7 @@ class _Runner:
         command = [sys.executable, "-m", "bench.worker", kind, "--data", str(self.data), "--limit", str(size),
                    "--store", str(store), "--out", str(out), "--findings", str(findings)]
         command += ["--profile", str(profile)] if profile else []
+        command += ["--ingest-workers", str(self.ingest_workers)] if kind in ("pipeline", "bulk") else []
         print(f"[{time.strftime('%H:%M:%S')}] {name} …", file=sys.stderr, flush=True)
         started = time.perf_counter()
         try:
@@ -146,6 +159,9 @@ def table(report: dict[str, Any]) -> str:
     if "fast_prototype" in report:
         fast = report["fast_prototype"]
         runs.append(("fast prototype", fast, fast.get("findings_vs_pipeline", {}).get("equal")))
+    if "bulk" in report:
+        bulk = report["bulk"]
+        runs.append(("pipeline --bulk", bulk, bulk.get("findings_vs_pipeline", {}).get("equal")))
     if "pipeline" in report:
         runs.append(("pipeline", report["pipeline"], None))
     for row in report.get("comparisons", []):

@@ -1,7 +1,8 @@
 """Runs the project pipeline (kg.ingest.Pipeline) over profile files with a stopwatch on each stage.
 
-The stopwatch wraps the functions the Pipeline calls (module globals of kg.ingest, methods of its validator,
-reasoner and store) for the duration of one run; nothing in kg/ is edited.
+The stopwatch wraps the functions the Pipeline calls (module globals of kg.prepare, methods of its validator,
+reasoner, N-Triples writer and store) for the duration of one run; nothing in kg/ is edited. Stages that run in
+worker processes (settings ingest_workers > 1) are not seen: run with ingest_workers=1 for the breakdown.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import kg.ingest
+import kg.prepare
 from bench.findings import FindingKey, report_keys
 from kg.config import Settings
 from kg.ingest import IngestSummary, Pipeline
+from kg.prepare import worker_count
 from kg.store import open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 STAGES = ("read", "parse", "map", "validate", "reason", "serialize", "commit")
-# kg.ingest globals that are one stage each (looked up at call time, so replacing them times every call)
-_MODULE_STAGES = {"read_document": "read", "parse_profile": "parse", "map_profile": "map", "_ntriples": "serialize"}
+# kg.prepare globals that are one stage each (looked up at call time, so replacing them times every call)
+_MODULE_STAGES = {"read_document": "read", "parse_profile": "parse", "map_profile": "map"}
+_STORE_WRITES = ("replace_graphs", "bulk_add_graphs")
 
 
 class StageClock:
@@ -45,11 +48,12 @@ class StageClock:
 
         return timed  # type: ignore[return-value]
 
-    def counting(self, replace_graphs: Callable[..., None]) -> Callable[..., None]:
-        def counted(drop: Any, add: Any) -> None:
-            blobs = list(add)
+    def counting(self, write: Callable[..., None]) -> Callable[..., None]:
+        """Counts the quads of a store write: replace_graphs(drop, add) or bulk_add_graphs(add)."""
+        def counted(*args: Any) -> None:
+            blobs = list(args[-1])
             self.quads_written += sum(blob.count(b"\n") for _, blob in blobs)
-            replace_graphs(drop, blobs)
+            write(*args[:-1], blobs)
 
         return counted
 
@@ -57,20 +61,25 @@ class StageClock:
 @contextmanager
 def instrumented(pipeline: Pipeline, store: Any, clock: StageClock) -> Iterator[None]:
     """Time every stage of `pipeline` writing to `store` while the block runs."""
-    saved = {name: getattr(kg.ingest, name) for name in _MODULE_STAGES}
+    saved = {name: getattr(kg.prepare, name) for name in _MODULE_STAGES}
     for name, stage in _MODULE_STAGES.items():
-        setattr(kg.ingest, name, clock.wrap(stage, saved[name]))
-    pipeline.validator.validate = clock.wrap("validate", pipeline.validator.validate)  # type: ignore[method-assign]
-    pipeline.reasoner.infer = clock.wrap("reason", pipeline.reasoner.infer)  # type: ignore[method-assign]
-    store.replace_graphs = clock.counting(clock.wrap("commit", store.replace_graphs))
+        setattr(kg.prepare, name, clock.wrap(stage, saved[name]))
+    preparer = pipeline.preparer
+    wrapped = ((preparer.validator, "validate", "validate"), (preparer.reasoner, "infer_triples", "reason"),
+               (preparer._writer, "write", "serialize"))
+    for target, attribute, stage in wrapped:
+        setattr(target, attribute, clock.wrap(stage, getattr(target, attribute)))
+    for attribute in _STORE_WRITES:
+        setattr(store, attribute, clock.counting(clock.wrap("commit", getattr(store, attribute))))
     try:
         yield
     finally:
         for name, function in saved.items():
-            setattr(kg.ingest, name, function)
-        for target, attribute in ((pipeline.validator, "validate"), (pipeline.reasoner, "infer"),
-                                  (store, "replace_graphs")):
+            setattr(kg.prepare, name, function)
+        for target, attribute, _ in wrapped:
             delattr(target, attribute)
+        for attribute in _STORE_WRITES:
+            delattr(store, attribute)
 
 
 def run_pipeline(paths: Sequence[Path], store_dir: Path, *, batch_size: int = 50,
@@ -88,6 +97,8 @@ def run_pipeline(paths: Sequence[Path], store_dir: Path, *, batch_size: int = 50
             wall = time.perf_counter() - started
         quads = store.quad_count()
     result = _result(summary, clock, wall, setup, quads)
+    result["workers"] = worker_count(pipeline.settings.ingest_workers, len(paths))
+    result["bulk"] = pipeline.settings.ingest_bulk
     result["store_bytes"] = sum(f.stat().st_size for f in store_dir.rglob("*") if f.is_file())
     findings = {o.source: report_keys(o.report) if o.report is not None else set() for o in summary.outcomes}
     return result, findings

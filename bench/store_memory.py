@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     data = ensure_generated(WORK / "p100-s1", Options(100, 1))
     pipeline = Pipeline(Settings())
     prepared = [pipeline.prepare(p.read_bytes(), str(p)) for p in sorted(data.glob("*.txt"))[: args.profiles]]
-    graphs = [g for document in prepared for g in document.graphs(pipeline.iris)]
+    graphs = [g for document in prepared for g in document.graphs]
     del prepared
     folder = tempfile.mkdtemp(prefix="kg-store-memory-")
     rows: list[dict[str, int | str]] = [{"after": "start", "rss_anon_mib": rss_anon_mib(), "quads": 0}]

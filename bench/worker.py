@@ -19,8 +19,10 @@ from bench.findings import to_json
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.worker")
-    parser.add_argument("kind", choices=("pipeline", "naive", "fast"))
+    parser.add_argument("kind", choices=("pipeline", "bulk", "naive", "fast"))
     parser.add_argument("--workers", type=int, default=2, help="processes of the fast prototype")
+    parser.add_argument("--ingest-workers", type=int, default=0,
+                        help="pipeline/bulk: the setting ingest_workers (0: automatic, 1: no worker processes)")
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--limit", type=int, required=True, help="the first N profiles of --data, in name order")
     parser.add_argument("--store", type=Path, required=True, help="a new directory for the store")
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = sorted(args.data.glob("*.txt"))[: args.limit]
     profiler = _start_profiler() if args.profile else None
     started = time.perf_counter()
-    result, findings = _run(args.kind, paths, args.store, args.workers)
+    result, findings = _run(args.kind, paths, args.store, args.workers, args.ingest_workers)
     result["process_seconds"] = round(time.perf_counter() - started, 3)
     usage, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     result["peak_rss_bytes"] = usage.ru_maxrss * 1024  # KiB on Linux
@@ -48,13 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run(kind: str, paths: list[Path], store: Path, workers: int) -> tuple[dict[str, Any], Any]:
-    if kind in ("pipeline", "fast"):
+def _run(kind: str, paths: list[Path], store: Path, workers: int, ingest_workers: int) -> tuple[dict[str, Any], Any]:
+    if kind in ("pipeline", "bulk", "fast"):
         from bench.fastpipeline import run_fast
         from bench.instrument import run_pipeline
+        from kg.config import Settings
 
-        result, per_document = run_pipeline(paths, store) if kind == "pipeline" else run_fast(paths, store,
-                                                                                               workers=workers)
+        if kind == "fast":
+            result, per_document = run_fast(paths, store, workers=workers)
+        else:
+            settings = Settings(store=str(store), ingest_workers=ingest_workers, ingest_bulk=kind == "bulk")
+            result, per_document = run_pipeline(paths, store, settings=settings)
         return result, {source: to_json(keys) for source, keys in per_document.items()}
     from bench.naive import run_naive
 

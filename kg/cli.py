@@ -91,15 +91,26 @@ def _print_summary(summary: IngestSummary, verb: str) -> None:
 @app.command()
 def ingest(paths: Annotated[list[Path], typer.Argument(help="Profile files or folders of *.txt files")],
            store: StoreOption = None, base_iri: BaseOption = None,
-           batch_size: Annotated[int, typer.Option(help="Documents per transaction")] = 50) -> None:
-    """Ingest profile documents into the store (each batch is one transaction)."""
+           batch_size: Annotated[int, typer.Option(help="Documents per transaction")] = 50,
+           workers: Annotated[int | None, typer.Option(
+               help="Processes preparing documents; 0: one per CPU for 100+ documents [env KG_INGEST_WORKERS]")] = None,
+           bulk: Annotated[bool | None, typer.Option(
+               "--bulk/--no-bulk", help="Write new documents with the store's bulk loader: several times faster "
+               "and flat in memory, but not atomic (the next ingest removes what an interrupted one left) "
+               "[env KG_INGEST_BULK]")] = None) -> None:
+    """Ingest profile documents into the store (each batch is one transaction unless --bulk)."""
     with _user_errors():
-        settings = _settings(store=store, base_iri=base_iri)
+        if batch_size < 1:
+            raise UsageError(f"--batch-size: expected a positive number, got {batch_size}")
+        settings = _settings(store=store, base_iri=base_iri, ingest_workers=workers, ingest_bulk=bulk)
         pipeline = Pipeline(settings)
         with _open(settings) as kg_store:
             summary = _with_progress(
                 paths, lambda tick: pipeline.ingest_paths(kg_store, paths, batch_size=batch_size, on_progress=tick))
             totals = store_stats(kg_store)
+    if summary.interrupted_documents:
+        err.print(f"removed {summary.interrupted_documents} half-written documents of an interrupted bulk ingest",
+                  highlight=False)
     _print_summary(summary, "ingest")
     out.print("store now holds: " + ", ".join(f"{value} {label}" for label, value in totals.items()), highlight=False)
     raise typer.Exit(summary.exit_code)

@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class KGError(Exception):
@@ -37,6 +38,17 @@ class KGError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its class, message and attributes (e.g. for errors coming back from worker processes)."""
+        return _rebuilt, (type(self), self.message, dict(self.__dict__))
+
+
+def _rebuilt(cls: type[KGError], message: str, state: dict[str, Any]) -> KGError:
+    error = cls.__new__(cls)
+    KGError.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(KGError):

@@ -1,59 +1,35 @@
-"""One document = parse -> map -> reason -> validate -> one store transaction; batches of documents with progress.
+"""Prepared documents -> the store: atomic batches, or the bulk loader for first loads; progress and a summary.
 
-Validation and reasoning run per document before it is committed, so cost stays linear in the number of documents
-and a refused document never touches the store.
+Validation and reasoning run per document before it is committed (kg.prepare), so cost stays linear in the
+number of documents and a refused document never touches the store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import XSD, Graph, Literal, URIRef
 
 from kg.config import Settings
-from kg.errors import DocumentTooLarge, InputError, KGError, NonConformingData, exit_code
-from kg.mapping import MappedDocument, map_profile
-from kg.parse import parse_profile
+from kg.errors import exit_code
+from kg.prepare import (
+    DocumentOutcome,
+    PreparedDocument,
+    Preparer,
+    iter_documents,
+    outcome_of,
+    prepared_in_order,
+    read_document,
+)
 from kg.reason import AlignmentReasoner
 from kg.store import Store
-from kg.validate import ValidationReport, Validator
-from kg.vocab import IRIs
+from kg.validate import Validator
+from kg.vocab import SKG
 
-
-@dataclass(frozen=True, slots=True)
-class PreparedDocument:
-    """A document that passed parsing, mapping, reasoning and validation, ready to commit."""
-
-    source: str
-    mapped: MappedDocument
-    inferred_ntriples: bytes
-    report: ValidationReport
-
-    def graphs(self, iris: IRIs) -> list[tuple[str, bytes]]:
-        """The three named graphs of the document, as (graph IRI, N-Triples)."""
-        doc = self.mapped.document_id
-        return [
-            (str(iris.graph(doc)), _ntriples(self.mapped.asserted)),
-            (str(iris.inferred_graph(doc)), self.inferred_ntriples),
-            (str(iris.provenance_graph(doc)), _ntriples(self.mapped.provenance)),
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentOutcome:
-    """What happened to one document: ingested, refused by the shapes, or unreadable."""
-
-    source: str
-    status: str  # "ingested" | "valid" | "refused" | "error"
-    papers: int = 0
-    people: int = 0
-    triples: int = 0
-    report: ValidationReport | None = None
-    error: KGError | None = None
+__all__ = ["DocumentOutcome", "IngestSummary", "Pipeline", "PreparedDocument", "iter_documents", "read_document"]
 
 
 @dataclass(slots=True)
@@ -61,6 +37,7 @@ class IngestSummary:
     """Totals over a run; `exit_code` follows the CLI convention (0 ok, 1 refused by shapes, 2 input error)."""
 
     outcomes: list[DocumentOutcome] = field(default_factory=list)
+    interrupted_documents: int = 0  # documents of an interrupted bulk ingest removed before this run
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -88,57 +65,55 @@ class IngestSummary:
 
 
 class Pipeline:
-    """Parses, maps, reasons and validates documents; commits them to a store in atomic batches."""
+    """Prepares documents (kg.prepare) and commits them to a store in batches.
+
+    A batch is one transaction. With `bulk`, documents new to the store are written with the store's bulk
+    loader instead (several times faster, memory flat), which is not atomic: each batch is first listed in the
+    pending graph (one transaction), then its asserted and inferred graphs are bulk-written, then its
+    provenance graphs are added and the pending list removed (one transaction). A run that dies in between
+    leaves its documents listed as pending; the next ingest removes them (`remove_interrupted`) before it starts.
+    """
 
     def __init__(self, settings: Settings, *, reasoner: AlignmentReasoner | None = None,
                  validator: Validator | None = None, now: Callable[[], dt.datetime] | None = None) -> None:
         self.settings = settings
-        self.iris = IRIs(settings.base_iri)
-        self.reasoner = reasoner or AlignmentReasoner(mode=settings.reasoner)
-        self.validator = validator or Validator()
-        self._now = now or (lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
+        self.preparer = Preparer(settings, reasoner=reasoner, validator=validator, now=now)
+        self.iris = self.preparer.iris
+        self.reasoner = self.preparer.reasoner
+        self.validator = self.preparer.validator
 
     def prepare(self, data: bytes, source: str) -> PreparedDocument:
-        """Parse, map, reason and validate one document; raises KGError subclasses, NonConformingData when refused."""
-        if len(data) > self.settings.max_document_bytes:
-            raise DocumentTooLarge(
-                f"{source}: expected at most {self.settings.max_document_bytes} bytes, got {len(data)}")
-        profile = parse_profile(data, source)
-        mapped = map_profile(profile, self.iris, ingested_at=self._now(),
-                             file_sha256=hashlib.sha256(data).hexdigest())
-        report = self.validator.validate(mapped.asserted)
-        if not report.conforms:
-            raise NonConformingData(f"{source}: refused by the shapes ({len(report.violations)} violations)",
-                                    report.to_text())
-        inferred = self.reasoner.infer(mapped.asserted)
-        return PreparedDocument(source, mapped, _ntriples(inferred), report)
+        """Parse, map, validate and reason one document; raises KGError subclasses (NonConformingData: refused)."""
+        return self.preparer.prepare(data, source)
 
-    def validate_paths(self, paths: Sequence[Path],
-                       on_progress: Callable[[str], None] | None = None) -> IngestSummary:
+    def validate_paths(self, paths: Sequence[Path], on_progress: Callable[[str], None] | None = None,
+                       *, workers: int | None = None) -> IngestSummary:
         """Validate documents without writing anything."""
         summary = IngestSummary()
-        for path in iter_documents(paths):
-            summary.outcomes.append(self._try_prepare(path, committed=False)[0])
+        for outcome, _ in self._prepared(paths, workers, status="valid"):
+            summary.outcomes.append(outcome)
             if on_progress:
-                on_progress(str(path))
+                on_progress(outcome.source)
         return summary
 
     def ingest_paths(self, store: Store, paths: Sequence[Path], *, batch_size: int = 50,
-                     on_progress: Callable[[str], None] | None = None) -> IngestSummary:
-        """Ingest documents; each batch of good documents is one transaction; bad ones are reported, not written."""
-        summary = IngestSummary()
-        batch: list[tuple[DocumentOutcome, PreparedDocument]] = []
-        for path in iter_documents(paths):
-            outcome, prepared = self._try_prepare(path, committed=True)
-            if prepared is None:
-                summary.outcomes.append(outcome)
-            else:
-                batch.append((outcome, prepared))
+                     on_progress: Callable[[str], None] | None = None, workers: int | None = None,
+                     bulk: bool | None = None) -> IngestSummary:
+        """Ingest documents; each batch of good documents is committed together; bad ones are reported, not
+        written. `workers` and `bulk` default to the settings ingest_workers and ingest_bulk."""
+        summary = IngestSummary(interrupted_documents=self.remove_interrupted(store))
+        bulk = self.settings.ingest_bulk if bulk is None else bulk
+        writer = _BulkWriter(self, store) if bulk else None
+        batch: list[PreparedDocument] = []
+        for outcome, prepared in self._prepared(paths, workers, status="ingested"):
+            if prepared is not None:
+                batch.append(prepared)
             if len(batch) >= batch_size:
-                self._commit(store, batch, summary)
+                self._write(store, batch, writer)
+            summary.outcomes.append(outcome)
             if on_progress:
-                on_progress(str(path))
-        self._commit(store, batch, summary)
+                on_progress(outcome.source)
+        self._write(store, batch, writer)
         store.flush()  # to the store's files, so that the next open does not replay a long write-ahead log
         return summary
 
@@ -146,65 +121,71 @@ class Pipeline:
         """Ingest one document given as bytes (used by the server); raises on refusal."""
         prepared = self.prepare(data, source)
         self.commit(store, [prepared])
-        return _outcome(prepared, "ingested")
+        return outcome_of(prepared, "ingested")
 
     def commit(self, store: Store, documents: Iterable[PreparedDocument]) -> None:
         """Write documents in one transaction, replacing any earlier version of each document's graphs."""
         drop: list[str] = []
         add: list[tuple[str, bytes]] = []
         for document in documents:
-            graphs = document.graphs(self.iris)
-            drop.extend(iri for iri, _ in graphs)
-            add.extend(graphs)
+            drop.extend(iri for iri, _ in document.graphs)
+            add.extend(document.graphs)
         if add:
             store.replace_graphs(drop, add)
 
-    def _commit(self, store: Store, batch: list[tuple[DocumentOutcome, PreparedDocument]],
-                summary: IngestSummary) -> None:
+    def remove_interrupted(self, store: Store) -> int:
+        """Remove the documents an interrupted bulk ingest left half-written (listed in the pending graph), in
+        one transaction that also rebuilds what depends on them; the number of documents removed."""
+        pending = str(self.iris.pending_graph())
+        if store.read_only or pending not in store.named_graphs():
+            return 0
+        listed = Graph().parse(data=store.graph_ntriples(pending), format="nt")
+        documents = sorted({str(s) for s in listed.subjects()})
+        graphs = [*documents, *(f"{d}/inferred" for d in documents), *(f"{d}/provenance" for d in documents)]
+        store.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in (*graphs, pending)))
+        return len(documents)
+
+    def _prepared(self, paths: Sequence[Path], workers: int | None,
+                  status: str) -> Iterable[tuple[DocumentOutcome, PreparedDocument | None]]:
+        files = list(iter_documents(paths))  # a missing path is reported before any document is written
+        count = self.settings.ingest_workers if workers is None else workers
+        return prepared_in_order(self.preparer, files, workers=count, status=status)
+
+    def _write(self, store: Store, batch: list[PreparedDocument], writer: _BulkWriter | None) -> None:
         if batch:
-            self.commit(store, (prepared for _, prepared in batch))
-            summary.outcomes.extend(outcome for outcome, _ in batch)
+            if writer is None:
+                self.commit(store, batch)
+            else:
+                writer.write(batch)
             batch.clear()
 
-    def _try_prepare(self, path: Path, *, committed: bool) -> tuple[DocumentOutcome, PreparedDocument | None]:
-        source = str(path)
-        try:
-            data = read_document(path, self.settings.max_document_bytes)
-            prepared = self.prepare(data, source)
-        except NonConformingData as error:
-            return DocumentOutcome(source, "refused", error=error), None
-        except KGError as error:
-            return DocumentOutcome(source, "error", error=error), None
-        return _outcome(prepared, "ingested" if committed else "valid"), prepared
 
+class _BulkWriter:
+    """Writes batches of documents with the store's bulk loader, pending list first, provenance last."""
 
-def _outcome(prepared: PreparedDocument, status: str) -> DocumentOutcome:
-    mapped = prepared.mapped
-    return DocumentOutcome(prepared.source, status, papers=mapped.paper_count, people=mapped.person_count,
-                           triples=len(mapped.asserted), report=prepared.report)
+    def __init__(self, pipeline: Pipeline, store: Store) -> None:
+        self.pipeline, self.store = pipeline, store
+        self.pending = str(pipeline.iris.pending_graph())
+        self.known = set(store.named_graphs())  # documents already in the store are replaced atomically instead
 
+    def write(self, batch: Sequence[PreparedDocument]) -> None:
+        new = [d for d in batch if d.graphs[-1][0] not in self.known]
+        new_ids = {d.document_id for d in new}
+        if len(new_ids) < len(new):  # the same document twice in one batch: let the atomic path sort it out
+            new = []
+        chosen = {id(d) for d in new}
+        old = [d for d in batch if id(d) not in chosen]
+        if old:
+            self.pipeline.commit(self.store, old)
+        if new:
+            self.store.replace_graphs([], [(self.pending, self._pending_list(new))])
+            self.store.bulk_add_graphs([graph for d in new for graph in d.graphs[:-1]])
+            self.store.replace_graphs([self.pending], [d.graphs[-1] for d in new])
+        self.known.update(iri for d in batch for iri, _ in d.graphs)
 
-def iter_documents(paths: Sequence[Path]) -> Iterator[Path]:
-    """Files as given, folders expanded to their `*.txt` files in name order; a missing path is an InputError."""
-    for path in paths:
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*.txt") if p.is_file())
-        elif path.is_file():
-            yield path
-        else:
-            raise InputError(f"{path}: expected a profile file or a folder of them, but nothing is there")
-
-
-def read_document(path: Path, max_bytes: int) -> bytes:
-    """The bytes of one document, refusing files over `max_bytes` before reading them whole."""
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise DocumentTooLarge(f"{path}: expected at most {max_bytes} bytes, got {size}")
-        return path.read_bytes()
-    except OSError as error:
-        raise InputError(f"{path}: expected a readable file, got {error.strerror}") from None
-
-
-def _ntriples(graph: Graph) -> bytes:
-    return graph.serialize(format="nt", encoding="utf-8")
+    def _pending_list(self, documents: Sequence[PreparedDocument]) -> bytes:
+        listed = Graph()
+        started = Literal(dt.datetime.now(dt.UTC).replace(microsecond=0), datatype=XSD.dateTime)
+        for document in documents:
+            listed.add((URIRef(document.graphs[0][0]), SKG.ingestStartedAt, started))
+        return listed.serialize(format="nt", encoding="utf-8")

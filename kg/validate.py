@@ -55,7 +55,7 @@ class ValidationReport:
 
     conforms: bool
     findings: tuple[Finding, ...]
-    graph: Graph = field(default_factory=Graph, compare=False, repr=False)
+    graph: Graph | None = field(default=None, compare=False, repr=False)  # None once dropped (without_graph)
 
     @property
     def violations(self) -> tuple[Finding, ...]:
@@ -78,7 +78,13 @@ class ValidationReport:
 
     def to_graph(self) -> Graph:
         """The SHACL validation report as RDF (`sh:ValidationReport`), e.g. for an HTTP 422 body."""
+        if self.graph is None:
+            raise ValueError("this report kept its findings only (without_graph); validate again for the RDF")
         return self.graph
+
+    def without_graph(self) -> ValidationReport:
+        """The same findings without pyshacl's report graph (~55 KB a document): light to keep and to pickle."""
+        return ValidationReport(self.conforms, self.findings)
 
 
 class Validator:

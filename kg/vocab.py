@@ -150,6 +150,10 @@ class IRIs:
         """Named graph of the provenance of one document's ingest."""
         return self._iri("graph", document_id, "provenance")
 
+    def pending_graph(self) -> URIRef:
+        """Named graph listing the documents a bulk ingest is writing (empty and gone once they are complete)."""
+        return self._iri("graph", "ingest", "pending")
+
     def links_graph(self) -> URIRef:
         """Named graph of links to other graphs written by `kg link`."""
         return self._iri("graph", "links")

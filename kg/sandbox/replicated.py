@@ -45,6 +45,10 @@ class ReplicatedStore:
         dropped, added = list(drop), list(add)  # iterated twice: by the primary, then by each replica
         self._pool.write(("replace", dropped, added), lambda: self.primary.replace_graphs(dropped, added))
 
+    def bulk_add_graphs(self, add: Iterable[tuple[str, bytes]]) -> None:
+        """Replicas replay writes from a log, so a served store writes new graphs atomically too."""
+        self.replace_graphs((), add)
+
     def load(self, data: bytes | Path, format: str, graph: str | None = None) -> None:
         blob = _read(data)
         self._pool.write(("load", blob, format, graph), lambda: self.primary.load(blob, format, graph))

@@ -124,6 +124,27 @@ class EmbeddedStore:
         if text:
             self._run_update(text)
 
+    def bulk_add_graphs(self, add: Iterable[tuple[str, bytes]]) -> None:
+        """Insert new graphs with RocksDB's bulk loader, parsed in Rust: no transaction, so memory stays flat (a
+        transaction's writes stay in the process: ~0.8 KB a quad) and it is ~4x cheaper than `replace_graphs`.
+        Not atomic: a crash, or a syntax error found halfway, may leave part written. Blobs must be N-Triples as
+        serialisers write them: one statement a line, each ending in " .\n"; blank node labels are kept."""
+        store = self._writable()
+        add = list(add)
+        for graph, blob in add:
+            if blob and not blob.endswith(b" .\n"):
+                raise InputError(f"N-Triples for graph <{graph}>: expected one statement a line, each ending "
+                                 "in ' .' and a newline")
+        nquads = b"".join(blob.replace(b" .\n", f" {node(graph)} .\n".encode()) for graph, blob in add)
+        try:
+            store.bulk_load(nquads, RdfFormat.N_QUADS)
+            if self._merged:
+                store.bulk_load(b"".join(blob for _, blob in add), RdfFormat.N_TRIPLES)
+        except SyntaxError as error:
+            raise InputError(f"bulk N-Triples: {error}; expected valid N-Triples (part may be written)") from None
+        except (OSError, RuntimeError) as error:
+            raise StoreError(f"{self.location}: the bulk write failed, part of it may be written: {error}") from None
+
     def _parsed(self, add: Sequence[tuple[str, bytes]]) -> list[pyoxigraph.Quad]:
         """The quads of the N-Triples blobs, each in its graph and (merged store) also in the default graph."""
         quads: list[pyoxigraph.Quad] = []
