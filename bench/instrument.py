@@ -82,7 +82,7 @@ def instrumented(pipeline: Pipeline, store: Any, clock: StageClock) -> Iterator[
             delattr(store, attribute)
 
 
-def run_pipeline(paths: Sequence[Path], store_dir: Path, *, batch_size: int = 50,
+def run_pipeline(paths: Sequence[Path], store_dir: Path, *, batch_size: int | None = None,
                  settings: Settings | None = None) -> tuple[dict[str, Any], dict[str, set[FindingKey]]]:
     """Ingest `paths` into a fresh store at `store_dir`; the timings, counts and finding keys by document source."""
     started = time.perf_counter()

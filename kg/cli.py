@@ -91,7 +91,8 @@ def _print_summary(summary: IngestSummary, verb: str) -> None:
 @app.command()
 def ingest(paths: Annotated[list[Path], typer.Argument(help="Profile files or folders of *.txt files")],
            store: StoreOption = None, base_iri: BaseOption = None,
-           batch_size: Annotated[int, typer.Option(help="Documents per transaction")] = 50,
+           batch_size: Annotated[int | None, typer.Option(
+               help="Documents per transaction [default: 50; with --bulk 200]")] = None,
            workers: Annotated[int | None, typer.Option(
                help="Processes preparing documents; 0: one per CPU for 100+ documents [env KG_INGEST_WORKERS]")] = None,
            bulk: Annotated[bool | None, typer.Option(
@@ -100,7 +101,7 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Profile files or fo
                "[env KG_INGEST_BULK]")] = None) -> None:
     """Ingest profile documents into the store (each batch is one transaction unless --bulk)."""
     with _user_errors():
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise UsageError(f"--batch-size: expected a positive number, got {batch_size}")
         settings = _settings(store=store, base_iri=base_iri, ingest_workers=workers, ingest_bulk=bulk)
         pipeline = Pipeline(settings)
