@@ -177,12 +177,16 @@ def _row(kind: str, result: dict[str, Any], equal: bool | None) -> str:
     if result.get("status") != "ok":
         return f"| {kind} | {result.get('profiles')} | {result.get('status')} | | | | | |"
     shown = "" if equal is None else ("yes" if equal else "NO")
-    cpu = result.get("cpu_seconds", 0.0) + result.get("children_cpu_seconds", 0.0)
+    cpu = result.get("cpu_seconds", 0.0) + max(result.get("children_cpu_seconds", 0.0),
+                                               result.get("descendants_cpu_seconds", 0.0))
     return (f"| {kind} | {result['profiles']} | {result['seconds']:.1f} | {cpu:.1f} | "
             f"{result['profiles_per_second']:.2f} | {result['asserted_triples_per_second']:,} | "
             f"{peak_rss(result) / 2**20:,.0f} | {shown} |")
 
 
 def peak_rss(result: dict[str, Any]) -> int:
-    """Peak RSS of a run: its process, plus each worker process at the largest worker's peak (an upper bound)."""
+    """Peak RSS of a run: the sampled peak of its process tree (process and workers at one moment) when recorded;
+    else its process plus each worker process at the largest worker's peak (an upper bound)."""
+    if "peak_tree_rss_bytes" in result:
+        return int(max(result["peak_tree_rss_bytes"], result["peak_rss_bytes"]))
     return int(result["peak_rss_bytes"] + result.get("workers", 0) * result.get("children_peak_rss_bytes", 0))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.findings import to_json
+from bench.treewatch import TreeWatch
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,8 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     paths = sorted(args.data.glob("*.txt"))[: args.limit]
     profiler = _start_profiler() if args.profile else None
     started = time.perf_counter()
-    result, findings = _run(args.kind, paths, args.store, args.workers, args.ingest_workers)
+    with TreeWatch() as watch:
+        result, findings = _run(args.kind, paths, args.store, args.workers, args.ingest_workers)
     result["process_seconds"] = round(time.perf_counter() - started, 3)
+    result["peak_tree_rss_bytes"] = watch.peak_tree_rss_bytes  # this process and its workers, at once
+    result["descendants_cpu_seconds"] = round(watch.descendant_cpu_seconds, 3)
     usage, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     result["peak_rss_bytes"] = usage.ru_maxrss * 1024  # KiB on Linux
     result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
