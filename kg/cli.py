@@ -92,7 +92,7 @@ def _print_summary(summary: IngestSummary, verb: str) -> None:
 def ingest(paths: Annotated[list[Path], typer.Argument(help="Profile files or folders of *.txt files")],
            store: StoreOption = None, base_iri: BaseOption = None,
            batch_size: Annotated[int | None, typer.Option(
-               help="Documents per transaction [default: 50; with --bulk 200]")] = None,
+               help="Documents per transaction [default: 50; with --bulk 100]")] = None,
            workers: Annotated[int | None, typer.Option(
                help="Processes preparing documents; 0: one per CPU for 100+ documents [env KG_INGEST_WORKERS]")] = None,
            bulk: Annotated[bool | None, typer.Option(

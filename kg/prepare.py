@@ -10,8 +10,10 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
 from kg.config import Settings
@@ -114,11 +116,12 @@ def outcome_of(prepared: PreparedDocument, status: str) -> DocumentOutcome:
 
 
 def prepared_in_order(preparer: Preparer, paths: Sequence[Path], *, workers: int = 0,
-                      status: str = "ingested") -> Iterator[Prepared]:
+                      status: str = "ingested", ahead: int = 64) -> Iterator[Prepared]:
     """Each path prepared, in the order given; by `workers` processes (0: one per CPU when there are at least
-    AUTO_WORKERS_MIN_DOCUMENTS paths, else none; 1: in this process). Worker processes start as the
-    multiprocessing forkserver does: a script calling this must guard its entry point (`if __name__ ==
-    "__main__":`), as with any multiprocessing."""
+    AUTO_WORKERS_MIN_DOCUMENTS paths, else none; 1: in this process). At most `ahead` documents are prepared
+    before the caller takes them, so memory stays bounded when the caller (the store write) is the slower side.
+    Worker processes start as the multiprocessing forkserver does: a script calling this must guard its entry
+    point (`if __name__ == "__main__":`), as with any multiprocessing."""
     count = 1 if preparer.in_process_only else worker_count(workers, len(paths))
     if count <= 1:
         yield from (preparer.prepare_path(path, status=status) for path in paths)
@@ -126,7 +129,13 @@ def prepared_in_order(preparer: Preparer, paths: Sequence[Path], *, workers: int
     context = multiprocessing.get_context("forkserver")  # fresh interpreters: never a fork of a threaded process
     context.set_forkserver_preload(["kg.prepare"])
     with context.Pool(count, initializer=_start_worker, initargs=(preparer.settings, status)) as pool:
-        yield from pool.imap(_prepare_in_worker, paths, chunksize=2)
+        queued: deque[AsyncResult[Prepared]] = deque()
+        for path in paths:
+            queued.append(pool.apply_async(_prepare_in_worker, (path,)))
+            if len(queued) >= max(ahead, count):
+                yield queued.popleft().get()
+        while queued:
+            yield queued.popleft().get()
 
 
 def worker_count(requested: int, documents: int) -> int:
