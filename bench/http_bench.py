@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import httpreport
-from bench.loadgen import run_loop, run_wrk
+from bench.loadgen import cpu_seconds, run_loop, run_wrk
 from bench.machine import ROOT, command_line, machine_info
 from bench.procs import BIN, Server, free_port
 from bench.queries import KINDS, LOOKUP, SELECT_JSON, SPARQL_KINDS, Kind, draw_pools, request_for, sequence
@@ -152,6 +152,11 @@ def run_lookups(servers: list[Server], pools: dict[str, Any], clients: list[int]
                 chosen = papers[3:] if varied else papers[:1]
                 paths = [request_for(LOOKUP, p, server.query_path).path for p in chosen]
                 print(f"[{time.strftime('%H:%M:%S')}] lookups {server.name} x{count} …", flush=True)
+                pid = server.process.pid if server.process else None
+                before = cpu_seconds(pid)
                 result = run_wrk(server.base, paths, SELECT_JSON, count, args.lookup_seconds)
+                after = cpu_seconds(pid)
+                if before is not None and after is not None and result.get("requests"):
+                    result["server_cpu_ms_per_request"] = round((after - before) * 1000 / result["requests"], 3)
                 runs.append({"server": server.name, "mix": "varied" if varied else "repeated", **result})
     return runs

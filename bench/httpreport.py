@@ -113,11 +113,12 @@ def _kind_table(report: dict[str, Any]) -> str:
 
 
 def _lookup_table(report: dict[str, Any]) -> str:
-    lines = ["| lookups | clients | server | p50 ms | p95 ms | p99 ms | req/s | errors |",
-             "|---|---:|---|---:|---:|---:|---:|---:|"]
+    lines = ["| lookups | clients | server | p50 ms | p95 ms | p99 ms | req/s | server CPU ms / request | errors |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in report.get("lookups", []):
         lines.append(f"| {r['mix']} | {r['clients']} | {r['server']} | {_f(r.get('p50_ms'))} | {_f(r.get('p95_ms'))} | "
-                     f"{_f(r.get('p99_ms'))} | {_f(r.get('rps'))} | {r.get('errors', r.get('error'))} |")
+                     f"{_f(r.get('p99_ms'))} | {_f(r.get('rps'))} | {_f(r.get('server_cpu_ms_per_request'))} | "
+                     f"{r.get('errors', r.get('error'))} |")
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ times every request, and wrk with a Lua script for point lookups (less client ov
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -95,6 +96,22 @@ def _figures(samples: list[Sample], wall: float) -> dict[str, Any]:
     if any(s.cache in ("hit", "miss") for s in samples):
         figures["cache_hits"] = hits
     return figures
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds so far of process `pid` and its children (a server's query workers), or None."""
+    if pid is None:
+        return None
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # a process that ended meanwhile
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
 
 
 def _pct(ordered: list[float], q: float) -> float:

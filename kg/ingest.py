@@ -30,7 +30,7 @@ from kg.validate import Validator
 from kg.vocab import SKG
 
 ATOMIC_BATCH = 50  # documents per transaction
-BULK_BATCH = 100  # documents per bulk write: bigger writes cost less CPU a quad but the bulk loader needs ~5x their size in memory
+BULK_BATCH = 100  # documents per bulk write: bigger ones cost less CPU a quad, but the loader needs ~5x their size
 
 __all__ = ["DocumentOutcome", "IngestSummary", "Pipeline", "PreparedDocument", "iter_documents", "read_document"]
 

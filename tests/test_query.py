@@ -28,6 +28,7 @@ from kg.query import (
     negotiate,
     run_query,
 )
+from kg.query.check import plain_query
 from kg.store import RDF_FORMATS, EmbeddedStore, QueryResultsFormat, QuerySolutions, RemoteStore, parse_query_results
 
 G1 = "https://w3id.org/scholarkg/graph/doc-1"
@@ -428,3 +429,14 @@ def test_remote_graph_results_and_datasets(remote: RemoteStore) -> None:
     assert isomorphic(_triples(body, "trig"), Graph().parse(data=NT1 + NT2, format="nt"))
     titles = f"SELECT ?t FROM <{G2}> WHERE {{ ?p <http://ex.org/title> ?t }}"
     assert _rows(_body(remote, titles, "json"), "json") == [{"t": '"Second"'}]
+
+
+def test_the_lexical_check_reads_comments_before_the_form_in_linear_time() -> None:
+    commented = ("# a comment { ?s ?p ?o }\nPREFIX # here too\n ex: <http://example.org/> # and here\n"
+                 "SELECT * { ex:a ?p ?o }")
+    info = plain_query(commented)
+    assert info is not None and info.form == "SELECT" and dict(info.prefixes) == {"ex": "http://example.org/"}
+    started = time.perf_counter()
+    for text in ("#" * 100_000 + "x", " #\n" * 30_000 + "x", "PREFIX" + " #" * 30_000):  # no form: the full parse
+        assert plain_query(text) is None
+    assert time.perf_counter() - started < 2  # was exponential in the run of '#' (2^n ways to split it)

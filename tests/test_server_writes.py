@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 
 import httpx
@@ -14,6 +16,8 @@ from rdflib.namespace import RDFS
 
 from kg.config import Settings
 from kg.ingest import Pipeline
+from kg.server.writes import Writer
+from kg.store import EmbeddedStore
 
 pytestmark = pytest.mark.slow
 
@@ -269,3 +273,25 @@ def test_every_write_refreshes_counts_and_void(writable: LiveServer) -> None:
     assert state() == (quads + added, triples + added)
     assert writable.request("DELETE", "graph-store", params={"graph": iri}, headers=AUTH).status_code == 204
     assert state() == (quads, triples)
+
+
+def test_callers_arriving_while_a_value_is_computed_wait_for_it() -> None:
+    with EmbeddedStore(None) as store:
+        writer = Writer(store, Settings())
+        calls: list[int] = []
+
+        def slow_count() -> int:
+            calls.append(1)
+            time.sleep(0.3)
+            return 42
+
+        results: list[int] = []
+        threads = [threading.Thread(target=lambda: results.append(writer.cached("counts", slow_count)))
+                   for _ in range(5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert results == [42] * 5 and len(calls) == 1  # one scan, not one per readiness probe
+        writer.generation += 1  # as a commit does
+        assert writer.cached("counts", slow_count) == 42 and len(calls) == 2

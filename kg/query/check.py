@@ -53,7 +53,7 @@ def inspect_query(text: str) -> QueryInfo:
     """Parse a query or update (rdflib's SPARQL parser) and list what it reaches out to; QuerySyntaxError if
     it is not SPARQL 1.1. Escapes are expanded first, as SPARQL prescribes (`SERV\\u0049CE` is SERVICE), and
     prefixed names and relative IRIs are resolved, so no spelling hides a SERVICE, FROM, LOAD or file: IRI."""
-    plain = _plain_query(text)
+    plain = plain_query(text)
     return plain if plain is not None else parse_query_text(text)
 
 
@@ -78,12 +78,15 @@ def parse_query_text(text: str) -> QueryInfo:
 # lock); pyoxigraph still parses them when they run, so a syntax error is reported all the same.
 _MAY_REACH_OUT = re.compile(r"service|from|load|base|file:|\\", re.IGNORECASE)
 _IRIREF = r"<[^<>\"{}|^`\\\x00-\x20]*>"
-_PREFIX_DECL = re.compile(r"\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*(" + _IRIREF + ")", re.IGNORECASE)
-_QUERY_FORM = re.compile(r"\s*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
+# white space and comments; possessive (no backtracking into it: `#` runs could be split 2^n ways otherwise)
+_GAP = r"(?:\s|#[^\r\n]*+)*+"
+_PREFIX_DECL = re.compile(_GAP + r"PREFIX" + _GAP + r"([A-Za-z][\w.-]*)?:" + _GAP + "(" + _IRIREF + ")", re.IGNORECASE)
+_QUERY_FORM = re.compile(_GAP + r"(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
 
 
-def _plain_query(text: str) -> QueryInfo | None:
-    """The QueryInfo of a query that provably reaches nowhere, read lexically; None to take the full parse."""
+def plain_query(text: str) -> QueryInfo | None:
+    """The QueryInfo of a query that provably reaches nowhere, read lexically; None to take the full parse.
+    (A plain text holds no backslash, so it runs exactly as written.)"""
     if _MAY_REACH_OUT.search(text):
         return None
     prefixes: dict[str, str] = {}

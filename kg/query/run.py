@@ -122,14 +122,11 @@ def _solutions_body(solutions: QuerySolutions, fmt: ResultFormat, max_rows: int)
     except OSError:
         if not writer.full:
             raise
-    header, *rows = writer.lines()
-    truncated = len(rows) > max_rows
-    del rows[max_rows:]
-    tsv = b"".join(line + b"\n" for line in (header, *rows))
+    tsv, count, truncated = writer.kept(max_rows)
     if fmt.name == "tsv":
-        return tsv, len(rows), truncated
+        return tsv, count, truncated
     body = parse_query_results(tsv, QueryResultsFormat.TSV).serialize(format=_RESULTS_FORMATS[fmt.name])
-    return body or b"", len(rows), truncated
+    return body or b"", count, truncated
 
 
 class _Enough(Exception):
@@ -158,6 +155,16 @@ class _LineLimit:
 
     def flush(self) -> None:
         """Nothing is buffered here."""
+
+    def kept(self, max_rows: int) -> tuple[bytes, int, bool]:
+        """(the header and at most `max_rows` rows as TSV, the number of rows, whether rows were cut)."""
+        data = b"".join(self.parts)
+        if not self.full and data.endswith(b"\n"):  # everything was written: no need to cut
+            return data, data.count(b"\n") - 1, False
+        header, *rows = self.lines()
+        truncated = len(rows) > max_rows
+        del rows[max_rows:]
+        return b"".join(line + b"\n" for line in (header, *rows)), len(rows), truncated
 
     def lines(self) -> list[bytes]:
         """The complete lines written (at least the header line)."""

@@ -21,6 +21,7 @@ from kg import errors
 from kg.config import Settings
 from kg.errors import KGError, QueryTimeout, StoreError
 from kg.query import QueryOutcome
+from kg.sandbox.bounded import FastLane
 from kg.sandbox.handle import WorkerHandle
 from kg.sandbox.replicated import ReplicatedStore
 from kg.sandbox.worker import CHECKPOINT, NQUADS, Entry, QueryRequest, Reply, serve
@@ -74,6 +75,8 @@ class QueryPool:
         self._counts: Counter[str] = Counter()
         # queries running in this process at once: as many as workers, or as CPUs when there are no workers
         self._in_process = threading.BoundedSemaphore(self._size or os.cpu_count() or 1)
+        # provably bounded queries (kg.sandbox.bounded) run in the calling thread, a few at a time: no pool hop
+        self._fast_lane = FastLane(store, settings.fast_lane_slots if isinstance(store, EmbeddedStore) else 0)
         self._names = itertools.count(1)
         self._root: Path | None = None
         self.store: Store = ReplicatedStore(store, self)
@@ -98,6 +101,8 @@ class QueryPool:
         limit = settings.query_timeout if timeout is None else timeout
         if self._closed:
             raise StoreError("the query workers are stopped (the server is shutting down)")
+        if (outcome := self._run_bounded(request)) is not None:
+            return outcome
         if not self._ready.is_set():
             return self._run_in_process(request, limit)
         deadline = time.monotonic() + limit
@@ -109,6 +114,24 @@ class QueryPool:
                 self._replace(worker, "stale")
                 continue
             return self._outcome(worker.name, self._receive(worker, target, limit))
+
+    def run_bounded(self, text: str, *, accept: str | None, max_rows: int | None = None) -> QueryOutcome | None:
+        """Like run(), for a query on the default graph, but only in the fast lane: None when the text is not
+        provably bounded (kg.sandbox.bounded) or no fast-lane slot is free (then call run())."""
+        settings = self._settings
+        if self._closed:
+            raise StoreError("the query workers are stopped (the server is shutting down)")
+        return self._run_bounded(QueryRequest(text, accept, settings.max_rows if max_rows is None else max_rows,
+                                              (), (), tuple(settings.service_allow), settings.service_timeout))
+
+    def _run_bounded(self, request: QueryRequest) -> QueryOutcome | None:
+        """Run a provably bounded query (one triple pattern with a constant subject, DESCRIBE <iri>) right here,
+        on the primary, when one of the fast lane's slots is free; None to send it to the workers instead."""
+        reply = self._fast_lane.run(request)
+        if reply is None:
+            return None
+        self._count("fast_lane")
+        return self._outcome("fast-lane", reply)
 
     def _take(self, deadline: float) -> tuple[WorkerHandle, list[Entry], int]:
         """A free, live worker whose replica can catch up from the log; the entries it misses and the

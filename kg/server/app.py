@@ -26,6 +26,7 @@ from kg.errors import KGError, NonConformingData, TooManyRequests, Unauthorized,
 from kg.ingest import Pipeline
 from kg.sandbox import ClientLimiter, QueryPool
 from kg.server import describe, downloads, graphstore, ops, pages, sparql
+from kg.server.fastpath import CachedAnswers
 from kg.server.negotiate import HTML, Offer, choose
 from kg.server.writes import Writer
 from kg.store import Store
@@ -63,6 +64,7 @@ def create_app(store: Store, settings: Settings, *, pipeline: Pipeline | None = 
     app.state.pipeline = pipeline
     app.state.metrics = ops.Metrics()
     app.state.renderer = PageRenderer(settings.base_iri)
+    app.state.fast_answers = True  # cache hits answered before routing (kg.server.fastpath)
     _add_error_handlers(app)
     for router in (sparql.router, graphstore.router, describe.router, downloads.router, ops.router):
         app.include_router(router)
@@ -104,7 +106,9 @@ def _openapi(app: FastAPI) -> None:
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
-    """Outermost last: metrics see every request with its final status, gzip sits inside them."""
+    """Outermost last: metrics see every request with its final status, gzip sits inside them, and cache hits
+    are answered inside all of them, so a hit passes through the same gzip, CORS and metrics as a miss."""
+    app.add_middleware(CachedAnswers, state=app.state)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,

@@ -1,7 +1,9 @@
-"""A result cache for /sparql: the serialised answer (body, media type, headers) kept per query text, dataset,
-Accept header and store generation, so a write makes every earlier entry unreachable: never a stale answer.
+"""Caches of answers: /sparql results (per query text, dataset, Accept header) and rendered pages (per raw path,
+query string, Accept header), each filed under the store generation, so a write makes every earlier entry
+unreachable: never a stale answer.
 
-It knows nothing of how a query runs; kg.server.sparql asks it before running one and hands it the response.
+It knows nothing of how a query runs or a page is made; kg.server.sparql and kg.server.pages hand it their
+responses, and kg.server.fastpath answers GET hits before FastAPI's routing.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request, Response
+from starlette.types import Scope
 
 from kg.query import inspect_query
 from kg.sandbox import ReplicatedStore
@@ -39,9 +43,11 @@ class Key:
 @dataclass(frozen=True, slots=True)
 class Answer:
     body: bytes
-    media_type: str | None
-    headers: tuple[tuple[str, str], ...]
-    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE, for the query metrics of a hit
+    media_type: str | None  # the Content-Type header as it was sent
+    headers: tuple[tuple[str, str], ...]  # without Content-Length, Content-Type and X-KG-Cache
+    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE, for the query metrics of a hit; "" for a page
+    status: int = 200
+    route: str = "/sparql"  # the route template, for the request metrics of a hit answered before routing
 
 
 class ResultCache:
@@ -68,12 +74,13 @@ class ResultCache:
     def size_bytes(self) -> int:
         return self._bytes
 
-    def get(self, key: Key) -> Answer | None:
+    def get(self, key: Key, *, count_miss: bool = True) -> Answer | None:
+        """The answer under `key`, or None; `count_miss=False` for a look-up that another one will repeat."""
         with self._lock:
             self._advance(key.generation)
             answer = self._items.get(key)
             if answer is None:
-                self.misses += 1
+                self.misses += count_miss
                 return None
             self._items.move_to_end(key)
             self.hits += 1
@@ -107,19 +114,20 @@ class ResultCache:
 
 
 _INSTALL_LOCK = threading.Lock()
+RESULTS = "result_cache"
+PAGES = "page_cache"
 
 
-def cache_of(request: Request) -> ResultCache | None:
-    """The application's cache, made on first use; None when caching is off (cache_entries 0) or the store can
-    change without a write through this server (a remote store)."""
-    state = request.app.state
-    cache: ResultCache | None = getattr(state, "result_cache", None)
-    if cache is None and not hasattr(state, "result_cache"):
+def cache_of(state: Any, name: str = RESULTS) -> ResultCache | None:
+    """The application's cache `name` (RESULTS or PAGES), made on first use; None when caching is off
+    (cache_entries 0) or the store can change without a write through this server (a remote store)."""
+    cache: ResultCache | None = getattr(state, name, None)
+    if cache is None and not hasattr(state, name):
         with _INSTALL_LOCK:
-            if not hasattr(state, "result_cache"):
+            if not hasattr(state, name):
                 entries = state.settings.cache_entries
-                state.result_cache = ResultCache(entries) if entries > 0 and _local(state.store) else None
-            cache = state.result_cache
+                setattr(state, name, ResultCache(entries) if entries > 0 and _local(state.store) else None)
+            cache = getattr(state, name)
     return cache
 
 
@@ -132,33 +140,80 @@ def _local(store: object) -> bool:
 
 def key_for(request: Request, text: str, default_graphs: Sequence[str], named_graphs: Sequence[str]) -> Key | None:
     """The cache key of a query request, with the generation as of now; None when it must not be cached."""
-    if request.method not in ("GET", "POST") or _MAY_REACH_OUT.search(text):
+    if request.method not in ("GET", "POST") or not cacheable(text):
         return None
-    if cache_of(request) is None:
+    if cache_of(request.app.state) is None:
         return None
     generation: int = request.app.state.writer.generation
     return Key(text, tuple(default_graphs), tuple(named_graphs), request.headers.get("accept") or "", generation)
 
 
+def cacheable(text: str) -> bool:
+    """False for a text that may name SERVICE, in any spelling: remote data changes without a write here."""
+    return _MAY_REACH_OUT.search(text) is None
+
+
+def page_key(scope: Scope, accept: str, generation: int) -> Key:
+    """The key of a page request: the raw path (pages build IRIs from it), the root path, the query string and
+    the Accept header. Pages depend on nothing else of the request (no Host: their links are relative)."""
+    raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+    where = f"{scope.get('root_path', '')}|{raw.decode('latin-1')}?{scope.get('query_string', b'').decode('latin-1')}"
+    return Key(where, (), (), accept, generation)
+
+
+def page_key_for(request: Request) -> Key | None:
+    """The page cache key of a GET request with the generation as of now (read before the page is made); None
+    for other methods or when page caching is off."""
+    if request.method != "GET" or cache_of(request.app.state, PAGES) is None:
+        return None
+    return page_key(request.scope, request.headers.get("accept") or "", request.app.state.writer.generation)
+
+
 def lookup(request: Request, key: Key | None) -> Response | None:
     """The cached response for `key`, or None (then run the query and call `remember`)."""
-    cache = cache_of(request) if key is not None else None
+    cache = cache_of(request.app.state) if key is not None else None
     answer = cache.get(key) if cache is not None and key is not None else None
     if answer is None:
         return None
     request.app.state.metrics.query(answer.form)
-    return Response(answer.body, media_type=answer.media_type, headers={**dict(answer.headers), HEADER: "hit"})
+    return response_of(answer)
 
 
-def remember(request: Request, key: Key | None, response: Response, form: str, *, truncated: bool) -> Response:
-    """Keep `response` (a complete, in-memory answer) under `key`, unless truncated or reaching out; returns it."""
-    cache = cache_of(request) if key is not None else None
+def response_of(answer: Answer) -> Response:
+    """A hit, built exactly as the miss was (the same headers in the same order), with X-KG-Cache: hit."""
+    response = Response(answer.body, answer.status, None, answer.media_type)  # adds Content-Length, -Type
+    response.raw_headers[:0] = [(name.lower().encode("latin-1"), value.encode("latin-1"))
+                                for name, value in answer.headers]  # before them, as in the miss
+    response.headers[HEADER] = "hit"
+    return response
+
+
+def remember(state: Any, key: Key | None, response: Response, form: str, *, truncated: bool) -> Response:
+    """Keep `response` (a complete, in-memory answer) under `key`, unless truncated or reaching out; returns it.
+    `state` is the application's state."""
+    cache = cache_of(state) if key is not None else None
     if cache is None or key is None:
         return response
     response.headers[HEADER] = "miss"
     if truncated or inspect_query(key.text).service_iris:  # parsed already: inspect_query is memoised
         return response
+    cache.put(key, _answer(response, form, "/sparql"))
+    return response
+
+
+def keep_page(request: Request, key: Key | None, response: Response) -> Response:
+    """Keep a page response (200, or a 303 to a document) under `key` from page_key_for; returns it."""
+    cache = cache_of(request.app.state, PAGES) if key is not None else None
+    if cache is None or key is None or response.status_code not in (200, 303):
+        return response
+    response.headers[HEADER] = "miss"
+    route = getattr(request.scope.get("route"), "path", None)
+    cache.put(key, _answer(response, "", route if isinstance(route, str) else "unmatched"))
+    return response
+
+
+def _answer(response: Response, form: str, route: str) -> Answer:
     headers = tuple((name, value) for name, value in response.headers.items()
                     if name.lower() not in ("content-length", "content-type", HEADER.lower()))
-    cache.put(key, Answer(bytes(response.body), response.media_type, headers, form))
-    return response
+    media_type = response.headers.get("content-type")  # as sent (with its charset): replayed unchanged
+    return Answer(bytes(response.body), media_type, headers, form, response.status_code, route)

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from kg.config import Settings
 from kg.errors import InputError, NotFound
-from kg.server import descriptions, entities, hubs
+from kg.server import cache, descriptions, entities, hubs
 from kg.server.conneg import alternates, extension, negotiate, split_extension
 from kg.server.describe import base_url
 from kg.server.examples import examples
@@ -98,11 +98,12 @@ def query_page(request: Request) -> Response:
 def _listing(kind: str) -> Callable[..., Response]:
     def listing(request: Request, page: Annotated[int, Query(ge=1)] = 1,
                 size: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE) -> Response:
+        key = cache.page_key_for(request)  # the generation before the page is made
         store: Store = request.app.state.store
         writer = getattr(request.app.state, "writer", None)  # its cache lasts until the next write
         index = writer.cached(f"pages.listing.{kind}", lambda: listing_index(store, kind)) if writer else None
         context = listing_context(store, kind, page, size, _site(request), index)
-        return html_response(_renderer(request).render("list.html", **context))
+        return cache.keep_page(request, key, html_response(_renderer(request).render("list.html", **context)))
 
     listing.__doc__ = f"{LISTINGS[kind].heading}: paged, sorted by label, with counts."
     return listing
@@ -110,16 +111,22 @@ def _listing(kind: str) -> Callable[..., Response]:
 
 def entity(request: Request, format: FormatParam = None) -> Response:
     """An entity IRI: 303 See Other to the document in the representation the client prefers."""
+    key = cache.page_key_for(request)
     path = _relative_path(request, "/")
     offer = negotiate(request.headers.get("accept"), format)
     _existing(request, path)
     location = f"{_site(request)}{DOCUMENTS}/{path}.{extension(offer)}"
-    return Response(status_code=303, headers={"Location": location, "Vary": "Accept",
-                                              "X-Content-Type-Options": "nosniff"})
+    return cache.keep_page(request, key, Response(status_code=303, headers={
+        "Location": location, "Vary": "Accept", "X-Content-Type-Options": "nosniff"}))
 
 
 def document(request: Request, format: FormatParam = None) -> Response:
     """The document describing an entity: `.html`, `.ttl`, `.jsonld`, `.nt`, `.rdf`, or negotiated without one."""
+    key = cache.page_key_for(request)  # the generation before the page is made: a write meanwhile drops it
+    return cache.keep_page(request, key, _document(request, format))
+
+
+def _document(request: Request, format: str | None) -> Response:
     stem, fixed = split_extension(_relative_path(request, f"/{DOCUMENTS}/"))
     offer = fixed or negotiate(request.headers.get("accept"), format)
     iri = _existing(request, stem)

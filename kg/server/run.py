@@ -25,7 +25,8 @@ def run_server(settings: Settings) -> None:
         pool = QueryPool(store, settings)  # workers start in the background: start-up does not wait for them
         app = create_app(pool.store, settings, pipeline=pipeline, queries=pool)
         print(f"kg serve: http://{settings.host}:{settings.port}/ (SPARQL at /sparql, API at /docs)", flush=True)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=True)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=True,
+                    access_log=settings.access_log)
     finally:
         if pool is not None:
             pool.close()

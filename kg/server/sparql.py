@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kg.config import Settings
 from kg.errors import DocumentTooLarge, InputError, KGError, QueryError, UnsupportedMediaType
-from kg.query import FORMATS, check_query_allowed, inspect_query, negotiate, parse_query_text
+from kg.query import FORMATS, QueryOutcome, check_query_allowed, inspect_query, negotiate, parse_query_text
 from kg.server import cache, describe
 from kg.server.body import form_fields, media_type, request_body, utf8_text
 from kg.server.negotiate import content_type
@@ -119,14 +119,32 @@ def answer(request: Request, text: str, default_graphs: Sequence[str], named_gra
     except KGError as error:
         request.app.state.metrics.query_error(type(error).__name__)
         raise
-    request.app.state.metrics.query(outcome.form)
+    return respond(request.app.state, key, outcome)
+
+
+def respond(state: Any, key: cache.Key | None, outcome: QueryOutcome) -> Response:
+    """The response of a query that ran (counted in the metrics), kept in the result cache under `key`."""
+    settings: Settings = state.settings
+    state.metrics.query(outcome.form)
     headers = {"Vary": "Accept"}
     if outcome.truncated:
         headers["X-KG-Truncated"] = "true"
         headers["X-KG-Max-Rows"] = str(settings.max_rows)
         headers["Warning"] = f'199 - "results truncated to {settings.max_rows} rows (setting KG_MAX_ROWS)"'
     response = Response(b"".join(outcome.body), media_type=content_type(outcome.media_type), headers=headers)
-    return cache.remember(request, key, response, outcome.form, truncated=outcome.truncated)
+    return cache.remember(state, key, response, outcome.form, truncated=outcome.truncated)
+
+
+def bounded_answer(state: Any, text: str, accept: str | None, client: str, key: cache.Key | None) -> Response | None:
+    """The answer to a GET of a provably bounded query on the default graph, run in the fast lane under the
+    client's limit; None when it must take the usual way (not bounded, no fast-lane slot free). KGErrors pass:
+    the caller then hands the request to the usual way, which answers the error as always."""
+    settings: Settings = state.settings
+    if len(text) > settings.max_query_length:
+        return None
+    with state.limiter.slot(client):
+        outcome = state.queries.run_bounded(text, accept=accept, max_rows=settings.max_rows)
+    return None if outcome is None else respond(state, key, outcome)
 
 
 def apply_update(request: Request, text: str, params: Sequence[tuple[str, str]]) -> Response:

@@ -52,6 +52,7 @@ class Writer:
         self._write_lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._cache: dict[str, tuple[int, Any]] = {}
+        self._computing: dict[str, threading.Lock] = {}  # one per key: its first computation runs once
         self.generation = 0
 
     @property
@@ -69,16 +70,23 @@ class Writer:
             raise Unauthorized("write refused: expected the header 'Authorization: Bearer <KG_UPDATE_TOKEN>'")
 
     def cached(self, key: str, compute: Callable[[], T]) -> T:
-        """The value of `compute()` for the current generation, computed at most once per generation."""
+        """The value of `compute()` for the current generation, computed at most once per generation: callers
+        arriving while it is computed wait for it (readiness probes must not pile up store scans)."""
         generation = self.generation
         with self._cache_lock:
             hit = self._cache.get(key)
+            computing = self._computing.setdefault(key, threading.Lock())
         if hit is not None and hit[0] == generation:
             return hit[1]  # type: ignore[no-any-return]
-        value = compute()
-        with self._cache_lock:
-            if self.generation == generation:
-                self._cache[key] = (generation, value)
+        with computing:
+            with self._cache_lock:
+                hit = self._cache.get(key)
+            if hit is not None and hit[0] == generation:
+                return hit[1]  # type: ignore[no-any-return]  # computed while this caller waited
+            value = compute()
+            with self._cache_lock:
+                if self.generation == generation:
+                    self._cache[key] = (generation, value)
         return value
 
     @property
