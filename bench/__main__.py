@@ -10,7 +10,7 @@ import sys
 COMMANDS = {
     "generate": "bench.generate",
     "ingest": "bench.ingest_bench",
-    "fastpaths": "bench.fastpaths_bench",
+    "bulkwrite": "bench.bulkwrite",
     "http": "bench.http_bench",
     "startup": "bench.startup_bench",
     "export": "bench.export_bench",

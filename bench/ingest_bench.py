@@ -35,8 +35,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--work", type=Path, default=WORK, help="generated data and scratch stores")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--keep-stores", action="store_true")
-    parser.add_argument("--runs", default="pipeline", help="pipeline (kg ingest), bulk (kg ingest --bulk), fast "
-                        "(the bench/fastpipeline.py prototype), several separated by commas")
+    parser.add_argument("--runs", default="pipeline", help="pipeline (kg ingest), bulk (kg ingest --bulk), or "
+                        "both separated by a comma")
     parser.add_argument("--ingest-workers", type=int, default=0,
                         help="pipeline/bulk runs: the setting ingest_workers (0: automatic, 1: in one process)")
 
@@ -47,8 +47,6 @@ def run(args: Any) -> int:
     report: dict[str, Any] = {"command": command_line(), "machine": machine_info(), "data": options_json(options)}
     bench = _Runner(data, args.work / "runs", args.keep_stores, args.ingest_workers)
     runs = args.runs.split(",")
-    if "fast" in runs:
-        report["fast_prototype"] = _fast(bench, args)
     if "bulk" in runs:
         report["bulk"] = bench.spawn("bulk", args.profiles, args.timeout)
     if "pipeline" in runs:
@@ -68,19 +66,6 @@ def run(args: Any) -> int:
     print(table(report))
     print(f"results: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0
-
-
-def _fast(bench: _Runner, args: Any) -> dict[str, Any]:
-    """The prototype at full size; its findings compared with the project pipeline's on the same documents, when
-    a pipeline run of that size left its finding keys in the scratch folder."""
-    fast = bench.spawn("fast", args.profiles, args.timeout)
-    saved = bench.scratch / f"pipeline-{label(args.profiles)}.findings.json"
-    if fast.get("status") == "ok" and saved.is_file():
-        reference = {"findings": json.loads(saved.read_text(encoding="utf-8"))}
-        keys = _pipeline_findings(fast, args.profiles, bench.data)
-        fast["findings_vs_pipeline"] = compare(_pipeline_findings(reference, args.profiles, bench.data), keys)
-    fast.pop("findings", None)
-    return fast
 
 
 def _compare_sizes(bench: _Runner, args: Any, full: dict[str, Any]) -> list[dict[str, Any]]:
@@ -156,9 +141,6 @@ def table(report: dict[str, Any]) -> str:
     lines = ["| run | profiles | wall s | CPU s | profiles/s | asserted triples/s | peak RSS (MiB) | findings equal |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
     runs: list[tuple[str, dict[str, Any], bool | None]] = []
-    if "fast_prototype" in report:
-        fast = report["fast_prototype"]
-        runs.append(("fast prototype", fast, fast.get("findings_vs_pipeline", {}).get("equal")))
     if "bulk" in report:
         bulk = report["bulk"]
         runs.append(("pipeline --bulk", bulk, bulk.get("findings_vs_pipeline", {}).get("equal")))

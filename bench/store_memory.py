@@ -1,5 +1,6 @@
-"""How the anonymous memory (RssAnon) of a process writing to an on-disk pyoxigraph store grows with the quads it
-writes, transactional (`Store.extend`) or not (`Store.bulk_extend`).
+"""How the anonymous memory (RssAnon) of a process writing to an on-disk store grows with the quads it writes,
+through kg's two write paths: transactional (`EmbeddedStore.replace_graphs`, a native `Store.extend` for new
+graphs) or the bulk loader (`EmbeddedStore.bulk_add_graphs`, what `kg ingest --bulk` uses).
 
 `python -m bench.store_memory extend|bulk [--profiles 50] [--rounds 10]`: the same prepared documents are written
 `rounds` times under new graph names into a fresh store; prints RssAnon after each round, after flush and close.
@@ -15,13 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pyoxigraph
-
-from bench.fastpaths import quads_from_ntriples
 from bench.generate import Options, ensure_generated
 from bench.ingest_bench import WORK
 from kg.config import Settings
 from kg.ingest import Pipeline
+from kg.store import EmbeddedStore
 
 
 def rss_anon_mib() -> int:
@@ -46,14 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     folder = tempfile.mkdtemp(prefix="kg-store-memory-")
     rows: list[dict[str, int | str]] = [{"after": "start", "rss_anon_mib": rss_anon_mib(), "quads": 0}]
     try:
-        store = pyoxigraph.Store(folder)
-        write = store.bulk_extend if args.mode == "bulk" else store.extend
+        store = EmbeddedStore(Path(folder))
         for round_ in range(args.rounds):
-            write(quads_from_ntriples([(f"{iri}/r{round_}", blob) for iri, blob in graphs], merged_default=False))
-            rows.append({"after": f"round {round_ + 1}", "rss_anon_mib": rss_anon_mib(), "quads": len(store)})
+            renamed = [(f"{iri}/r{round_}", blob) for iri, blob in graphs]
+            if args.mode == "bulk":
+                store.bulk_add_graphs(renamed)
+            else:
+                store.replace_graphs([], renamed)
+            rows.append({"after": f"round {round_ + 1}", "rss_anon_mib": rss_anon_mib(),
+                         "quads": store.quad_count()})
         store.flush()
-        rows.append({"after": "flush", "rss_anon_mib": rss_anon_mib(), "quads": len(store)})
-        del store, write
+        rows.append({"after": "flush", "rss_anon_mib": rss_anon_mib(), "quads": store.quad_count()})
+        store.close()
+        del store
         gc.collect()
         rows.append({"after": "close", "rss_anon_mib": rss_anon_mib(), "quads": 0})
     finally:

@@ -1,6 +1,6 @@
 """One measured run in its own process, so that peak RSS belongs to that run alone.
 
-`python -m bench.worker pipeline|naive|fast --data DIR --limit N --store DIR --out RESULT.json [--findings F.json]
+`python -m bench.worker pipeline|bulk|naive --data DIR --limit N --store DIR --out RESULT.json [--findings F.json]
 [--profile PROFILE.txt]`: writes the run's result (with `peak_rss_bytes`) and finding keys as JSON.
 """
 
@@ -20,8 +20,7 @@ from bench.treewatch import TreeWatch
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.worker")
-    parser.add_argument("kind", choices=("pipeline", "bulk", "naive", "fast"))
-    parser.add_argument("--workers", type=int, default=2, help="processes of the fast prototype")
+    parser.add_argument("kind", choices=("pipeline", "bulk", "naive"))
     parser.add_argument("--ingest-workers", type=int, default=0,
                         help="pipeline/bulk: the setting ingest_workers (0: automatic, 1: no worker processes)")
     parser.add_argument("--data", type=Path, required=True)
@@ -35,14 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     profiler = _start_profiler() if args.profile else None
     started = time.perf_counter()
     with TreeWatch() as watch:
-        result, findings = _run(args.kind, paths, args.store, args.workers, args.ingest_workers)
+        result, findings = _run(args.kind, paths, args.store, args.ingest_workers)
     result["process_seconds"] = round(time.perf_counter() - started, 3)
     result["peak_tree_rss_bytes"] = watch.peak_tree_rss_bytes  # this process and its workers, at once
     result["descendants_cpu_seconds"] = round(watch.descendant_cpu_seconds, 3)
     usage, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     result["peak_rss_bytes"] = usage.ru_maxrss * 1024  # KiB on Linux
     result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
-    if children.ru_maxrss:  # worker processes of the fast prototype
+    if children.ru_maxrss:  # child processes that were waited for
         result["children_peak_rss_bytes"] = children.ru_maxrss * 1024
         result["children_cpu_seconds"] = round(children.ru_utime + children.ru_stime, 3)
     if profiler is not None:
@@ -54,17 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run(kind: str, paths: list[Path], store: Path, workers: int, ingest_workers: int) -> tuple[dict[str, Any], Any]:
-    if kind in ("pipeline", "bulk", "fast"):
-        from bench.fastpipeline import run_fast
+def _run(kind: str, paths: list[Path], store: Path, ingest_workers: int) -> tuple[dict[str, Any], Any]:
+    if kind in ("pipeline", "bulk"):
         from bench.instrument import run_pipeline
         from kg.config import Settings
 
-        if kind == "fast":
-            result, per_document = run_fast(paths, store, workers=workers)
-        else:
-            settings = Settings(store=str(store), ingest_workers=ingest_workers, ingest_bulk=kind == "bulk")
-            result, per_document = run_pipeline(paths, store, settings=settings)
+        settings = Settings(store=str(store), ingest_workers=ingest_workers, ingest_bulk=kind == "bulk")
+        result, per_document = run_pipeline(paths, store, settings=settings)
         return result, {source: to_json(keys) for source, keys in per_document.items()}
     from bench.naive import run_naive
 
