@@ -35,6 +35,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--work", type=Path, default=WORK, help="generated data and scratch stores")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--keep-stores", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="take each run's result from bench/work/runs when a "
+                        "previous invocation left it there (e.g. it failed while writing its report)")
     parser.add_argument("--runs", default="pipeline", help="pipeline (kg ingest), bulk (kg ingest --bulk), or "
                         "both separated by a comma")
     parser.add_argument("--ingest-workers", type=int, default=0,
@@ -45,19 +47,19 @@ def run(args: Any) -> int:
     options = Options(args.profiles, args.seed)
     data = ensure_generated(args.work / f"p{label(args.profiles)}-s{args.seed}", options)
     report: dict[str, Any] = {"command": command_line(), "machine": machine_info(), "data": options_json(options)}
-    bench = _Runner(data, args.work / "runs", args.keep_stores, args.ingest_workers)
+    bench = _Runner(data, args.work / "runs", args.keep_stores, args.ingest_workers, args.reuse)
     runs = args.runs.split(",")
     if "bulk" in runs:
         report["bulk"] = bench.spawn("bulk", args.profiles, args.timeout)
     if "pipeline" in runs:
         profile = args.results / f"profile-pipeline-{label(args.profiles)}.txt" if args.profile else None
         report["pipeline"] = bench.spawn("pipeline", args.profiles, args.timeout, profile)
+        if report.get("bulk", {}).get("status") == "ok" and report["pipeline"].get("status") == "ok":
+            report["bulk"]["findings_vs_pipeline"] = compare(
+                _pipeline_findings(report["pipeline"], args.profiles, data),
+                _pipeline_findings(report["bulk"], args.profiles, data))
         report["comparisons"] = _compare_sizes(bench, args, report["pipeline"])
     args.results.mkdir(parents=True, exist_ok=True)
-    if "bulk" in runs and "pipeline" in runs and report["bulk"].get("status") == "ok":
-        report["bulk"]["findings_vs_pipeline"] = compare(
-            _pipeline_findings(report["pipeline"], args.profiles, data),
-            _pipeline_findings(report["bulk"], args.profiles, data))
     if "bulk" in runs:
         report["bulk"].pop("findings", None)
     extra = "".join(f"{r}-" for r in runs if r != "pipeline")
@@ -99,14 +101,17 @@ def _pipeline_findings(result: dict[str, Any], size: int, data: Path) -> set[tup
 class _Runner:
     """Spawns `python -m bench.worker` runs on the first N profiles of one data folder."""
 
-    def __init__(self, data: Path, scratch: Path, keep_stores: bool, ingest_workers: int = 0) -> None:
+    def __init__(self, data: Path, scratch: Path, keep_stores: bool, ingest_workers: int = 0,
+                 reuse: bool = False) -> None:
         self.data, self.scratch, self.keep_stores = data, scratch, keep_stores
-        self.ingest_workers = ingest_workers
+        self.ingest_workers, self.reuse = ingest_workers, reuse
 
     def spawn(self, kind: str, size: int, timeout: float, profile: Path | None = None) -> dict[str, Any]:
         name = f"{kind}-{label(size)}"
         store, out = self.scratch / f"{name}.store", self.scratch / f"{name}.json"
         findings = self.scratch / f"{name}.findings.json"
+        if self.reuse and out.is_file() and findings.is_file():
+            return self._reused(out, findings)
         shutil.rmtree(store, ignore_errors=True)
         self.scratch.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "bench.worker", kind, "--data", str(self.data), "--limit", str(size),
@@ -128,6 +133,15 @@ class _Runner:
         result["findings"] = json.loads(findings.read_text(encoding="utf-8"))
         result["status"] = "ok"
         result["wall_seconds_with_start"] = round(time.perf_counter() - started, 3)
+        return result
+
+
+    @staticmethod
+    def _reused(out: Path, findings: Path) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+        result["findings"] = json.loads(findings.read_text(encoding="utf-8"))
+        result["status"] = "ok"
+        result["reused_from"] = str(out.relative_to(ROOT) if out.is_relative_to(ROOT) else out)
         return result
 
 
