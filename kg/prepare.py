@@ -12,7 +12,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
@@ -105,8 +105,7 @@ class Preparer:
             return DocumentOutcome(source, "refused", error=error), None
         except KGError as error:
             return DocumentOutcome(source, "error", error=error), None
-        light = PreparedDocument(prepared.source, prepared.document_id, prepared.graphs, prepared.papers,
-                                 prepared.people, prepared.triples, prepared.report.without_graph())
+        light = replace(prepared, report=prepared.report.without_graph())
         return outcome_of(light, status), light
 
 

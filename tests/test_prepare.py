@@ -4,6 +4,7 @@ process boundaries intact."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import pickle
 import shutil
 from pathlib import Path
@@ -14,7 +15,9 @@ from rdflib.compare import isomorphic
 
 from kg.config import Settings
 from kg.errors import KGError, NonConformingData, ParseError, TooManyRequests
+from kg.mapping import map_profile
 from kg.ntriples import NTriplesWriter
+from kg.parse import parse_profile
 from kg.prepare import AUTO_WORKERS_MIN_DOCUMENTS, Preparer, prepared_in_order, worker_count
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,14 +48,20 @@ def test_ntriples_writer_refuses_what_ntriples_cannot_carry() -> None:
         NTriplesWriter().write([(URIRef(f"{EX}a b"), URIRef(f"{EX}p"), Literal("x"))])
 
 
-def test_prepared_graphs_equal_rdflib_serialisation() -> None:
-    preparer = Preparer(Settings())
-    prepared = preparer.prepare(SEEDS[0].read_bytes(), str(SEEDS[0]))
-    asserted_iri, asserted = prepared.graphs[0]
-    assert asserted_iri.endswith(prepared.document_id)
-    reference = Graph().parse(data=asserted, format="nt")
-    assert len(reference) == prepared.triples
-    assert [iri.rsplit("/", 1)[-1] for iri, _ in prepared.graphs[1:]] == ["inferred", "provenance"]
+def test_prepared_graphs_hold_exactly_the_mapped_triples_in_order() -> None:
+    when = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    preparer = Preparer(Settings(), now=lambda: when)
+    data = SEEDS[0].read_bytes()
+    prepared = preparer.prepare(data, str(SEEDS[0]))
+    mapped = map_profile(parse_profile(data, str(SEEDS[0])), preparer.iris, ingested_at=when,
+                         file_sha256=hashlib.sha256(data).hexdigest())
+    (asserted_iri, asserted), (inferred_iri, inferred), (provenance_iri, provenance) = prepared.graphs
+    assert asserted_iri == str(preparer.iris.graph(prepared.document_id))
+    assert inferred_iri == f"{asserted_iri}/inferred" and provenance_iri == f"{asserted_iri}/provenance"
+    assert set(Graph().parse(data=asserted, format="nt")) == set(mapped.asserted)
+    assert set(Graph().parse(data=provenance, format="nt")) == set(mapped.provenance)
+    assert set(Graph().parse(data=inferred, format="nt")) == preparer.reasoner.infer_triples(mapped.asserted)
+    assert prepared.triples == len(mapped.asserted) and prepared.papers == mapped.paper_count
 
 
 def test_worker_count() -> None:

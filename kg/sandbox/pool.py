@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kg import errors
 from kg.config import Settings
 from kg.errors import KGError, QueryTimeout, StoreError
 from kg.query import QueryOutcome
@@ -196,7 +195,7 @@ class QueryPool:
             form, fmt, media_type, body, truncated, count = reply[1]
             return QueryOutcome(form, fmt, media_type, iter((body,)), truncated, count)
         if reply[0] == "error":
-            raise _kg_error(reply[1], reply[2])
+            raise reply[1]
         raise WorkerFailure(f"the query failed ({worker}):\n{reply[1]}")
 
     def _run_in_process(self, request: QueryRequest, limit: float) -> QueryOutcome:
@@ -398,16 +397,6 @@ class QueryPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _kg_error(name: str, message: str) -> KGError:
-    """The worker's KGError, rebuilt here with its class and message."""
-    cls = getattr(errors, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, KGError)):
-        cls = KGError
-    error = cls.__new__(cls)
-    KGError.__init__(error, message)
-    return error
 
 
 def _checkpointable(store: EmbeddedStore) -> bool:

@@ -41,7 +41,7 @@ class QueryRequest:
 
 
 # Replies: ("ready", pid) | ("failed", message) once at start; then per request ("started",) and one of
-#   ("ok", (form, format, media_type, body, truncated, count)) | ("error", class name, message)
+#   ("ok", (form, format, media_type, body, truncated, count)) | ("error", the KGError, pickled whole)
 #   | ("diverged", message) when the write log could not be applied | ("bug", traceback text)
 Reply = tuple[Any, ...]
 
@@ -87,7 +87,7 @@ def serve(store: Store, entries: Sequence[Entry], request: QueryRequest) -> Repl
                             service_timeout=request.service_timeout)
         body = b"".join(outcome.body)
     except KGError as error:
-        return ("error", type(error).__name__, error.message)
+        return ("error", error)
     except Exception:  # a bug, not the client's fault: the pool raises it as a 500 with this traceback
         return ("bug", traceback.format_exc())
     return ("ok", (outcome.form, outcome.format, outcome.media_type, body, outcome.truncated, outcome.count))
