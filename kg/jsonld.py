@@ -7,6 +7,7 @@ data (`skg:ordinal` on each slot), so it survives every serialisation.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Collection
 from functools import cache
 from typing import Any
 
@@ -17,7 +18,7 @@ from rdflib.term import Node
 from kg.errors import InputError
 from kg.resources import data_dir
 
-CONTEXT_URL_PATH = "/context.jsonld"
+CONTEXT_PATH = "context.jsonld"  # published under the base IRI and at the root of `kg serve`
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
@@ -36,20 +37,20 @@ def graph_to_jsonld(graph: Graph) -> bytes:
     return text.encode("utf-8")
 
 
-def _bundled_only_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    if url.rstrip("/").endswith(CONTEXT_URL_PATH):
-        return {"contextUrl": None, "documentUrl": url, "document": context_document()}
-    raise InputError(f"JSON-LD: expected only the bundled context {CONTEXT_URL_PATH}, got a remote context {url!r}")
-
-
-def jsonld_to_graph(data: bytes, source: str = "JSON-LD body") -> Graph:
-    """Parse JSON-LD into a graph; remote contexts other than our own are refused, never fetched."""
+def jsonld_to_graph(data: bytes, source: str = "JSON-LD body", *, base: str | None = None,
+                    context_urls: Collection[str] = ()) -> Graph:
+    """Parse JSON-LD into a graph; relative IRIs resolve against `base`. A context referenced by URL is accepted
+    only when it is one of `context_urls`, the places our context is published, and is then read from the
+    package: nothing is ever fetched."""
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
         raise InputError(f"{source}: expected JSON-LD, got invalid JSON ({error})") from None
+    options: dict[str, Any] = {"documentLoader": _bundled_only_loader(frozenset(context_urls))}
+    if base is not None:
+        options["base"] = base
     try:
-        dataset = jsonld.to_rdf(document, {"documentLoader": _bundled_only_loader})
+        dataset = jsonld.to_rdf(document, options)
     except jsonld.JsonLdError as error:
         refused = _find_cause(error)
         if refused is not None:
@@ -62,6 +63,15 @@ def jsonld_to_graph(data: bytes, source: str = "JSON-LD body") -> Graph:
     for triple in dataset.get("@default", []):
         graph.add((_term(triple["subject"]), _term(triple["predicate"]), _term(triple["object"])))
     return graph
+
+
+def _bundled_only_loader(context_urls: frozenset[str]) -> Callable[..., dict[str, Any]]:
+    def load(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+        if url in context_urls:
+            return {"contextUrl": None, "documentUrl": url, "document": context_document()}
+        expected = " or ".join(sorted(context_urls)) or "an inline @context"
+        raise InputError(f"JSON-LD: expected {expected}, got a remote context {url!r} (contexts are never fetched)")
+    return load
 
 
 def _term(node: dict[str, str]) -> Node:

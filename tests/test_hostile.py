@@ -130,10 +130,23 @@ def test_json_ld_with_a_remote_context_is_refused_and_nothing_is_fetched(writabl
                                       headers={"Content-Type": "application/ld+json", **AUTH})
             assert answer.status_code == 400, (ctx, method, answer.text)
     assert GRAPH + "-ctx" not in writable.store.named_graphs()
-    # A URL ending in our context's path is read as the bundled context, from the package: still nothing fetched.
-    ours = {"@context": context.url + "context.jsonld", "@id": "https://example.org/ctx", "label": "bundled"}
-    assert _put(writable, GRAPH + "-ctx2", json.dumps(ours).encode(), "application/ld+json").status_code == 201
+    # Another server's file of the same name is not our context: refused, not substituted.
+    elsewhere = {"@context": context.url + "context.jsonld", "@id": "https://example.org/ctx", "label": "x"}
+    answer = _put(writable, GRAPH + "-ctx", json.dumps(elsewhere).encode(), "application/ld+json")
+    assert answer.status_code == 400 and "remote context" in answer.text, answer.text
     assert context.hits == []
+
+
+@pytest.mark.parametrize("published", ["server", "base IRI"])
+def test_json_ld_naming_our_published_context_is_read_from_the_package(writable: LiveServer, published: str) -> None:
+    url = writable.url + "context.jsonld" if published == "server" else "https://w3id.org/scholarkg/context.jsonld"
+    ours = {"@context": url, "@id": "paper-1", "title": "Bundled"}
+    graph = GRAPH + "-ctx-" + published.replace(" ", "-")
+    assert _put(writable, graph, json.dumps(ours).encode(), "application/ld+json").status_code == 201
+    answer = writable.get("sparql", params={"query": f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"},
+                          headers={"Accept": "application/sparql-results+json"})
+    rows = [(b["s"]["value"], b["p"]["value"], b["o"]["value"]) for b in answer.json()["results"]["bindings"]]
+    assert rows == [(graph.rsplit("/", 1)[0] + "/paper-1", "https://w3id.org/scholarkg/ontology#title", "Bundled")]
 
 
 def test_an_rdf_xml_entity_bomb_is_refused_with_415_before_parsing(writable: LiveServer) -> None:

@@ -14,8 +14,9 @@ from fastapi.responses import StreamingResponse
 from rdflib import Graph
 
 from kg.errors import InputError, KGError, NotFound, QueryRefused, UnsupportedMediaType
-from kg.jsonld import jsonld_to_graph
+from kg.jsonld import CONTEXT_PATH, jsonld_to_graph
 from kg.server.body import media_type, request_body
+from kg.server.describe import base_url
 from kg.server.downloads import UNION, construct, union_chunks
 from kg.server.negotiate import (
     DOCUMENT_OFFERS,
@@ -127,7 +128,8 @@ def parse_body(request: Request, body: bytes, iri: str) -> Graph:
         raise UnsupportedMediaType(f"Content-Type {kind or 'missing'!r}: expected one of "
                                    f"{', '.join(BODY_SYNTAXES)} (RDF/XML is not accepted from clients)")
     if syntax == "json-ld":
-        return jsonld_to_graph(body, "graph store body")
+        published = (request.app.state.settings.base_iri + CONTEXT_PATH, base_url(request) + CONTEXT_PATH)
+        return jsonld_to_graph(body, "graph store body", base=iri, context_urls=published)
     graph = Graph()
     try:
         graph.parse(data=body, format=syntax, publicID=iri)
