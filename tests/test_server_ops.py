@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -85,6 +86,14 @@ def test_openapi_documents_every_route(server: LiveServer) -> None:
             assert operation["summary"] and operation["responses"]
             ids.append(operation["operationId"])
     assert len(ids) == len(set(ids))
+    for path, operations in spec["paths"].items():  # bad parameters get 400; 422 is only a refused write
+        for method, operation in operations.items():
+            if operation.get("parameters") or "requestBody" in operation:
+                assert "400" in operation["responses"], (path, method)
+            if "422" in operation["responses"]:
+                assert method in {"post", "put", "delete"}, (path, method)
+                assert "SHACL" in operation["responses"]["422"]["description"], (path, method)
+    assert "HTTPValidationError" not in json.dumps(spec)
     assert "application/sparql-results+json" in spec["paths"]["/sparql"]["get"]["responses"]["200"]["content"]
     assert "application/sparql-update" in spec["paths"]["/sparql"]["post"]["requestBody"]["content"]
     assert "application/n-quads" in spec["paths"]["/dump"]["get"]["responses"]["200"]["content"]

@@ -10,6 +10,7 @@ import logging
 import re
 import warnings
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -101,8 +102,22 @@ def _openapi(app: FastAPI) -> None:
             base = re.sub(r"\W+", "_", f"{operation.get('summary', '')}_{path}").strip("_").lower()
             operation["operationId"] = f"{base}_{method}"
             if operation.get("parameters") or "requestBody" in operation:  # errors any request can get
+                _drop_default_validation_error(operation["responses"])
                 for code, text in _ERRORS.items():
                     operation["responses"].setdefault(code, {"description": text})
+    schemas = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    if "components" in schema and not schemas:
+        schema["components"].pop("schemas", None)
+
+
+def _drop_default_validation_error(responses: dict[str, Any]) -> None:
+    """FastAPI documents a 422 with its validation-error model on every operation with parameters; bad parameters
+    get 400 here (`_validation_error`), and 422 means only what a route declares (shapes refused a write)."""
+    content = responses.get("422", {}).get("content", {}).get("application/json", {})
+    if content.get("schema", {}).get("$ref") == "#/components/schemas/HTTPValidationError":
+        del responses["422"]
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
