@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,8 @@ from typing import TYPE_CHECKING
 import httpx
 
 from kg.errors import QueryError, QueryRefused, RemoteServiceError
+from kg.query import lexer
+from kg.query.lexer import FORMS, Token, brackets
 from kg.store import QueryResult, QueryResultsFormat, QuerySolutions, Store, parse_query_results
 
 if TYPE_CHECKING:
@@ -66,63 +67,6 @@ def run_federated(store: Store, info: QueryInfo, *, service_allow: Sequence[str]
                        named_graph_uris=named_graph_uris)
 
 
-# ---------------------------------------------------------------------------------------------------- lexing
-
-_TOKEN = re.compile(r"""
-    (?P<space>\s+)
-  | (?P<comment>\#[^\n\r]*)
-  | (?P<string>'''(?:'{0,2}(?:[^'\\]|\\.))*'''|\"\"\"(?:"{0,2}(?:[^"\\]|\\.))*\"\"\"
-              |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<open>[{(\[])
-  | (?P<close>[})\]])
-  | (?P<var>[?$][\w\u00B7\u0300-\u036F\u203F\u2040]+)
-  | (?P<word>(?:[\w\-:%]|\\[^\s]|\.(?=[\w\-:%]))+)
-  | (?P<other>.)
-""", re.VERBOSE | re.DOTALL)
-_PAIRS = {"{": "}", "(": ")", "[": "]"}
-_FORMS = {"SELECT", "CONSTRUCT", "DESCRIBE", "ASK"}
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    kind: str
-    start: int
-    end: int
-    text: str
-
-    def is_word(self, *words: str) -> bool:
-        return self.kind == "word" and self.text.upper() in words
-
-
-def _tokens(text: str) -> list[_Token]:
-    tokens = []
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "other"
-        if kind not in ("space", "comment"):
-            tokens.append(_Token(kind, match.start(), match.end(), match.group()))
-    return tokens
-
-
-def _brackets(tokens: list[_Token]) -> tuple[dict[int, int], list[int]]:
-    """The matching close of every open bracket, and for every token the innermost `{` around it (-1: none)."""
-    match: dict[int, int] = {}
-    parent: list[int] = []
-    stack: list[int] = []
-    for index, token in enumerate(tokens):
-        braces = [i for i in stack if tokens[i].text == "{"]
-        parent.append(braces[-1] if braces else -1)
-        if token.kind == "open":
-            stack.append(index)
-        elif token.kind == "close":
-            if not stack or _PAIRS[tokens[stack[-1]].text] != token.text:
-                raise QueryError(f"SPARQL: unbalanced {token.text!r} at character {token.start + 1}")
-            match[stack.pop()] = index
-    if stack:
-        raise QueryError(f"SPARQL: unclosed {tokens[stack[-1]].text!r} at character {tokens[stack[-1]].start + 1}")
-    return match, parent
-
-
 # ---------------------------------------------------------------------------------------------------- planning
 
 
@@ -145,7 +89,7 @@ class _Plan:
     """The query text cut into SERVICE clauses; `values` receives each clause's replacement, keyed by start."""
 
     text: str
-    tokens: list[_Token]
+    tokens: list[Token]
     match: dict[int, int]
     parent: list[int]
     clauses: list[_Clause]
@@ -155,9 +99,9 @@ class _Plan:
 
     @classmethod
     def of(cls, text: str) -> _Plan:
-        tokens = _tokens(text)
-        match, parent = _brackets(tokens)
-        form = next((i for i, t in enumerate(tokens) if t.is_word(*_FORMS) and parent[i] == -1), 0)
+        tokens = lexer.tokens(text)
+        match, parent = brackets(tokens)
+        form = next((i for i, t in enumerate(tokens) if t.is_word(*FORMS) and parent[i] == -1), 0)
         plan = cls(text, tokens, match, parent, [], text[: tokens[form].start] if tokens else "")
         plan.clauses = [plan._clause(i) for i, token in enumerate(tokens) if token.is_word("SERVICE")]
         return plan

@@ -562,7 +562,9 @@ ONE_ROW = json.dumps({"head": {"vars": ["o"]}, "results": {"bindings": [
     ('SELECT ?o WHERE { OPTIONAL { ?x <http://e.example/p> "}" } SERVICE <URL> { ?s ?p ?o FILTER(?o != "{") }'
      " # } a comment with a brace\n }", 1),
     ('SELECT ?o WHERE { BIND("#" AS ?h) OPTIONAL { ?x <http://e.example/#q> "}" }\n'
-     "SERVICE <URL> { ?s <http://e.example/#r> ?o } }", 1),  # rdflib needs the SERVICE on a line of its own
+     "SERVICE <URL> { ?s <http://e.example/#r> ?o } }", 1),
+    ('SELECT ?o WHERE { BIND("#" AS ?h) OPTIONAL { ?x <http://e.example/#q> "}" } '  # `#` before SERVICE
+     "SERVICE <URL> { ?s <http://e.example/#r> ?o } SERVICE <URL> { ?s ?p ?o } }", 1),  # on one line
     ("SELECT ?o ?t WHERE { BIND('''SERVICE <http://evil.example/> { }''' AS ?t) SERVICE <URL> { ?s ?p ?o } }", 1),
     ("SELECT ?o WHERE { { SERVICE <URL> { ?s ?p ?o } } UNION { BIND(1 AS ?o) } }", 2),
     ('SELECT ?o WHERE { { { SERVICE <URL> { ?s ?p ?o } } } FILTER(?o = "remote") }', 1),

@@ -28,7 +28,7 @@ from kg.query import (
     negotiate,
     run_query,
 )
-from kg.query.check import plain_query
+from kg.query.check import parse_query_text, plain_query
 from kg.store import RDF_FORMATS, EmbeddedStore, QueryResultsFormat, QuerySolutions, RemoteStore, parse_query_results
 
 G1 = "https://w3id.org/scholarkg/graph/doc-1"
@@ -270,6 +270,7 @@ def test_nothing_acceptable(accept: str, form: str, message: str) -> None:
     "ASK { { ?s ?p ?o } UNION { SERVICE <http://svc.example/sparql> { ?s ?p ?o } } }",
     "CONSTRUCT { ?s ?p ?o } WHERE { SERVICE <http://svc.example/sparql> { ?s ?p ?o } }",
     "INSERT { ?s ?p ?o } WHERE { SERVICE <http://svc.example/sparql> { ?s ?p ?o } }",
+    'SELECT * WHERE { <http://x.example/#a> ?p "#" . SERVICE <http://svc.example/sparql> { ?s ?p ?o } }',
 ])
 def test_service_found_in_any_spelling(text: str) -> None:
     info = inspect_query(text)
@@ -287,6 +288,12 @@ def test_service_found_in_any_spelling(text: str) -> None:
 ])
 def test_service_in_strings_comments_and_names_is_not_a_call(text: str) -> None:
     assert inspect_query(text).service_iris == ()
+
+
+def test_a_syntax_error_near_a_service_is_reported_for_the_text_as_written() -> None:
+    text = 'SELECT * WHERE { ?s ?p "#" . SERVICE <http://svc.example/sparql> { ?s ?p ?o }'
+    with pytest.raises(QuerySyntaxError, match=r"line:1"):  # the retry with SERVICE on its own line fails too
+        parse_query_text(text)
 
 
 def test_an_escape_read_two_ways_cannot_hide_a_service(store: EmbeddedStore) -> None:

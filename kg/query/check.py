@@ -16,6 +16,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import URIRef, Variable
 
 from kg.errors import KGError, QueryRefused, QuerySyntaxError
+from kg.query.lexer import service_on_its_own_line
 from kg.store import EmbeddedStore
 
 
@@ -62,7 +63,19 @@ def parse_query_text(text: str) -> QueryInfo:
     """Like inspect_query, but always with the full parse: a syntax error is found here, not when it runs."""
     expanded = _expand_escapes(text)
     with _PARSER_LOCK:
-        form, prologues, bodies = _parse(expanded)
+        try:
+            form, prologues, bodies = _parse(expanded)
+        except QuerySyntaxError as as_written:
+            # rdflib misreads a `#` (in an IRI or a string) before SERVICE on its line as a comment start: with
+            # SERVICE on a line of its own, a query it wrongly refused parses; a query still refused keeps the
+            # error (and the positions) of the text as written.
+            separated = service_on_its_own_line(expanded)
+            if separated == expanded:
+                raise
+            try:
+                form, prologues, bodies = _parse(separated)
+            except QuerySyntaxError:
+                raise as_written from None
     found = _Found()
     for tree in bodies:
         found.walk(tree)
