@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,20 @@ def test_parsing_and_records_know_nothing_of_rdf() -> None:
 
 def test_no_utils_module() -> None:
     assert not [p for p in _modules() if p.stem in {"utils", "util", "helpers", "misc"}]
+
+
+def test_every_module_imports_on_its_own() -> None:
+    """No import cycle that only works when another module happens to be loaded first (as `kg link` found)."""
+    names = [".".join(("kg", *p.relative_to(KG).with_suffix("").parts)).removesuffix(".__init__") for p in _modules()]
+    script = (
+        "import importlib, sys\n"
+        f"for name in {names!r}:\n"
+        "    for loaded in [m for m in sys.modules if m == 'kg' or m.startswith('kg.')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ImportError as error:\n"
+        "        print(f'{name}: {error}')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0 and result.stdout == "", result.stdout + result.stderr

@@ -523,9 +523,9 @@ def test_shapes_we_cannot_run_are_refused(text: str, error: type[Exception], mes
 
 def test_too_many_bindings_are_refused_not_sent(ours: EmbeddedStore, tiny: Callable[..., Tiny],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import kg.federation
+    import kg.federation.remote
 
-    monkeypatch.setattr(kg.federation, "MAX_BINDINGS", 50)
+    monkeypatch.setattr(kg.federation.remote, "MAX_BINDINGS", 50)
     counter = tiny(lambda body: (500, {}, b""))
     with pytest.raises(QueryError, match=r"more than 50 distinct bindings of \?k"):
         federated(ours, f"SELECT * WHERE {{ {PAPERS} SERVICE <{counter.url}> {{ {DBLP_TITLE} }} }}", [counter.url])

@@ -266,7 +266,7 @@ def test_an_update_with_now_rebuilds_the_replicas_instead_of_replaying(pool: Que
 
 def test_a_long_write_log_without_queries_recycles_idle_workers(pool: QueryPool,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kg.sandbox.pool.MAX_LOG_BYTES", 2_000)
+    monkeypatch.setattr("kg.sandbox.writelog.MAX_LOG_BYTES", 2_000)
     for step in range(20):
         pool.store.replace_graphs([], [(G, triples(10, offset=10 * step))])
         assert pool.status()["log_entries"] <= 20

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import IO, cast
 
 from kg.errors import QueryError, StoreError
-from kg.federation import has_service, run_federated
 from kg.query.check import QueryInfo, check_query_allowed, inspect_query
 from kg.query.negotiate import ResultFormat, negotiate
 from kg.store import (
@@ -69,7 +68,9 @@ def run_query(store: Store, text: str, *, accept: str | None, max_rows: int,
 def _evaluate(store: Store, info: QueryInfo, fmt: ResultFormat, max_rows: int, default: list[str] | None,
               named: list[str] | None, service_allow: Sequence[str] | None,
               service_timeout: float) -> tuple[bytes, int, bool]:
-    if has_service(info):
+    if info.service_iris:
+        from kg.federation import run_federated  # here: kg.federation reads queries with this package
+
         result = run_federated(store, info, service_allow=service_allow or (), timeout=service_timeout,
                                default_graph_uris=default, named_graph_uris=named)
     else:
