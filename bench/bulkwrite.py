@@ -1,7 +1,7 @@
 """How the cost of one bulk write grows with the store: prepared documents written batch by batch with
 `EmbeddedStore.bulk_add_graphs` (what `kg ingest --bulk` calls), CPU and wall seconds of each write recorded.
 
-`python -m bench bulkwrite --profiles 3000 --batch 200` -> bench/results/bulkwrite-3k.json
+`python -m bench bulkwrite --profiles 3000 --batch 100` -> bench/results/bulkwrite-3k-batch100.json
 """
 
 from __future__ import annotations
@@ -66,9 +66,15 @@ def add_parser(subparsers: Any) -> None:
 def run(args: Any) -> int:
     writes = _writes(args.data, args.profiles, args.batch, ROOT / "bench" / "work" / "runs" / "bulkwrite.store")
     per_profile = [round(1000 * w["cpu_seconds"] / w["documents"], 1) for w in writes]
+    documents = sum(w["documents"] for w in writes)
+    total_cpu = sum(w["cpu_seconds"] for w in writes)
     report: dict[str, Any] = {"command": command_line(), "machine": machine_info(), "batch": args.batch,
+                              "documents": documents, "write_cpu_seconds": round(total_cpu, 1),
+                              "write_wall_seconds": round(sum(w["wall_seconds"] for w in writes), 1),
+                              "cpu_ms_per_profile": round(1000 * total_cpu / max(documents, 1), 1),
                               "writes": writes, "cpu_ms_per_profile_by_write": per_profile}
-    out = args.results / f"bulkwrite-{label(args.profiles)}.json"
+    out = args.results / f"bulkwrite-{label(args.profiles)}-batch{args.batch}.json"
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"CPU ms a profile, write by write: {per_profile}\nresults: {out.relative_to(ROOT)}")
+    print(f"CPU ms a profile, write by write: {per_profile}; overall {report['cpu_ms_per_profile']}\n"
+          f"results: {out.relative_to(ROOT)}")
     return 0
