@@ -4,7 +4,6 @@ times every request, and wrk with a Lua script for point lookups (less client ov
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import tempfile
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 
 from bench.queries import Request
+from bench.treewatch import tree_cpu_seconds
 
 TIMEOUT = 120.0  # seconds per request: a slower answer counts as an error
 HEADERS = {"Accept-Encoding": "identity"}  # the same bytes from every server: no one pays for gzip
@@ -99,19 +99,8 @@ def _figures(samples: list[Sample], wall: float) -> dict[str, Any]:
 
 
 def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds so far of process `pid` and its children (a server's query workers), or None."""
-    if pid is None:
-        return None
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text(encoding="utf-8").rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # a process that ended meanwhile
-        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
+    """CPU seconds so far of server `pid` with all its processes (query workers, also those replaced), or None."""
+    return None if pid is None else tree_cpu_seconds(pid)
 
 
 def _pct(ordered: list[float], q: float) -> float:

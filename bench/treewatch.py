@@ -55,7 +55,14 @@ class TreeWatch:
         self.peak_tree_rss_bytes = max(self.peak_tree_rss_bytes, total)
 
 
-def _all_stats() -> dict[int, tuple[int, int, float]]:
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds so far of `root` and every descendant, those that ended included (a reaped process's CPU is
+    in its parent's cutime and cstime)."""
+    stats = _all_stats(with_reaped_children=True)
+    return sum(stats[pid][2] for pid in _tree(root, stats))
+
+
+def _all_stats(*, with_reaped_children: bool = False) -> dict[int, tuple[int, int, float]]:
     """pid -> (parent pid, resident pages, CPU seconds) for every process readable now."""
     stats: dict[int, tuple[int, int, float]] = {}
     for entry in Path("/proc").iterdir():
@@ -66,7 +73,8 @@ def _all_stats() -> dict[int, tuple[int, int, float]]:
         except OSError:
             continue  # gone since the listing
         fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) "
-        stats[int(entry.name)] = (int(fields[1]), int(fields[21]), (int(fields[11]) + int(fields[12])) / _TICKS)
+        ticks = sum(int(f) for f in fields[11:15 if with_reaped_children else 13])  # utime stime [cutime cstime]
+        stats[int(entry.name)] = (int(fields[1]), int(fields[21]), ticks / _TICKS)
     return stats
 
 

@@ -22,7 +22,6 @@ from kg.prepare import (
     iter_documents,
     outcome_of,
     prepared_in_order,
-    read_document,
 )
 from kg.reason import AlignmentReasoner
 from kg.store import Store
@@ -34,7 +33,7 @@ BULK_BATCH = 100  # documents per bulk write: bigger ones cost less CPU a quad, 
 
 FLUSH_EVERY_QUADS = 500_000
 
-__all__ = ["DocumentOutcome", "IngestSummary", "Pipeline", "PreparedDocument", "iter_documents", "read_document"]
+__all__ = ["DocumentOutcome", "IngestSummary", "Pipeline", "PreparedDocument", "iter_documents"]
 
 
 @dataclass(slots=True)
@@ -143,14 +142,14 @@ class Pipeline:
 
     def remove_interrupted(self, store: Store) -> int:
         """Remove the documents an interrupted bulk ingest left half-written (listed in the pending graph), in
-        one transaction that also rebuilds what depends on them; the number of documents removed."""
+        one transaction that also updates the merged default graph; the number of documents removed."""
         pending = str(self.iris.pending_graph())
         if store.read_only or pending not in store.named_graphs():
             return 0
         listed = Graph().parse(data=store.graph_ntriples(pending), format="nt")
         documents = sorted({str(s) for s in listed.subjects()})
-        graphs = [*documents, *(f"{d}/inferred" for d in documents), *(f"{d}/provenance" for d in documents)]
-        store.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in (*graphs, pending)))
+        graphs = [str(g) for document in documents for g in self.iris.document_graphs(document)]
+        store.replace_graphs([*graphs, pending], [])  # the merge loses only what no other graph asserts
         return len(documents)
 
     def _prepared(self, paths: Sequence[Path], workers: int | None, status: str,

@@ -9,31 +9,25 @@ from rdflib.term import BNode, Literal, Node, URIRef
 Triple = tuple[Node, Node, Node]
 
 
-class NTriplesWriter:
-    """N-Triples with rdflib's `nt` escaping: `\\\\`, `\\n`, `\\"` and `\\r` in literals, IRIs as given.
+def ntriples(triples: Iterable[Triple]) -> bytes:
+    """The triples, one per line, UTF-8, with rdflib's `nt` escaping: `\\\\`, `\\n`, `\\"` and `\\r` in literals,
+    IRIs as given. Each IRI's `<…>` form is made once per call: rdflib's `n3()` checks it (it refuses IRIs
+    N-Triples cannot carry), and a document repeats its IRIs many times. Nothing is kept between calls."""
+    iris: dict[URIRef, str] = {}
 
-    An IRI's `<…>` form is cached: rdflib's `n3()` checks it once (it refuses IRIs N-Triples cannot carry).
-    """
-
-    def __init__(self) -> None:
-        self._iris: dict[URIRef, str] = {}
-
-    def term(self, node: Node) -> str:
+    def term(node: Node) -> str:
         if isinstance(node, Literal):
             return _literal(node)
         if isinstance(node, URIRef):
-            text = self._iris.get(node)
+            text = iris.get(node)
             if text is None:
-                text = self._iris[node] = node.n3()
+                text = iris[node] = node.n3()
             return text
         if isinstance(node, BNode):
             return f"_:{node}"
         raise TypeError(f"N-Triples: expected an IRI, blank node or literal, got {node!r}")
 
-    def write(self, triples: Iterable[Triple]) -> bytes:
-        """The triples, one per line, UTF-8."""
-        term = self.term
-        return "".join(f"{term(s)} {term(p)} {term(o)} .\n" for s, p, o in triples).encode("utf-8")
+    return "".join(f"{term(s)} {term(p)} {term(o)} .\n" for s, p, o in triples).encode("utf-8")
 
 
 def _literal(literal: Literal) -> str:

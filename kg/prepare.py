@@ -19,7 +19,7 @@ from pathlib import Path
 from kg.config import Settings
 from kg.errors import DocumentTooLarge, InputError, KGError, NonConformingData
 from kg.mapping import map_profile
-from kg.ntriples import NTriplesWriter
+from kg.ntriples import ntriples
 from kg.parse import parse_profile
 from kg.reason import AlignmentReasoner
 from kg.validate import ValidationReport, Validator
@@ -71,7 +71,6 @@ class Preparer:
         self.reasoner = reasoner or AlignmentReasoner(mode=settings.reasoner)
         self.validator = validator or Validator()
         self._now = now or (lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
-        self._writer = NTriplesWriter()
         # worker processes build their own Preparer from the settings: a given reasoner, validator or clock
         # would not reach them, so such a Preparer prepares in its own process
         self.in_process_only = reasoner is not None or validator is not None or now is not None
@@ -90,9 +89,9 @@ class Preparer:
                                     report.to_text())
         inferred = self.reasoner.infer_triples(mapped.asserted)
         doc = mapped.document_id
-        graphs = ((str(self.iris.graph(doc)), self._writer.write(mapped.asserted)),
-                  (str(self.iris.inferred_graph(doc)), self._writer.write(inferred)),
-                  (str(self.iris.provenance_graph(doc)), self._writer.write(mapped.provenance)))
+        graphs = ((str(self.iris.graph(doc)), ntriples(mapped.asserted)),
+                  (str(self.iris.inferred_graph(doc)), ntriples(inferred)),
+                  (str(self.iris.provenance_graph(doc)), ntriples(mapped.provenance)))
         return PreparedDocument(source, doc, graphs, mapped.paper_count, mapped.person_count,
                                 len(mapped.asserted), report)
 

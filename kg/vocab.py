@@ -10,7 +10,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from rdflib import Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, XSD
@@ -149,6 +149,11 @@ class IRIs:
     def provenance_graph(self, document_id: str) -> URIRef:
         """Named graph of the provenance of one document's ingest."""
         return self._iri("graph", document_id, "provenance")
+
+    def document_graphs(self, graph_iri: str) -> tuple[URIRef, URIRef, URIRef]:
+        """The three graphs (asserted, inferred, provenance) of the document whose asserted graph is `graph_iri`."""
+        document_id = unquote(graph_iri.removeprefix(str(self._iri("graph", ""))))
+        return self.graph(document_id), self.inferred_graph(document_id), self.provenance_graph(document_id)
 
     def pending_graph(self) -> URIRef:
         """Named graph listing the documents a bulk ingest is writing (empty and gone once they are complete)."""

@@ -49,6 +49,20 @@ class LiveServer:
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.request(method, self.url + path.lstrip("/"), timeout=30, **kwargs)
 
+    def put_graph(self, graph: str, body: bytes, media: str = "text/turtle",
+                  headers: dict[str, str] | None = None) -> httpx.Response:
+        """A Graph Store PUT, authorised with this server's update token unless `headers` are given."""
+        return self.request("PUT", "graph-store", params={"graph": graph}, content=body,
+                            headers={"Content-Type": media, **(self.auth() if headers is None else headers)})
+
+    def update(self, text: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        """A SPARQL Update POSTed as its own media type, authorised as put_graph is."""
+        return self.post("sparql", content=text.encode(), headers={
+            "Content-Type": "application/sparql-update", **(self.auth() if headers is None else headers)})
+
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.settings.update_token}"} if self.settings.update_token else {}
+
     def stop(self) -> None:
         self.uvicorn.should_exit = True
         self.thread.join(timeout=15)

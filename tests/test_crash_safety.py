@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from documents import make_documents
 from rdflib import BNode, Graph, Literal
 from rdflib.compare import isomorphic
 from rdflib.namespace import XSD
@@ -31,31 +31,9 @@ from kg.sandbox import QueryPool
 from kg.store import EmbeddedStore, QuerySolutions, Store
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
 KG = str(Path(sys.executable).parent / "kg")
-ENTRY = re.compile(r"^[A-Z][A-Z-]*?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4}(?:Code)?$",
-                   re.MULTILINE)
 SAME_TIME = Literal("2000-01-01T00:00:00+00:00", datatype=XSD.dateTime)
 PER_GRAPH = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
-
-
-def make_documents(folder: Path, count: int) -> list[Path]:
-    """`count` distinct profiles made from the seeds: each keeps 1 to 4 entries and has its own owner name (in
-    the header and in every byline) and file name, so each is its own document with its own three graphs."""
-    folder.mkdir(parents=True)
-    paths = []
-    for index in range(count):
-        text = SEEDS[index % len(SEEDS)].read_text(encoding="utf-8")
-        owner = text.split("\n", 1)[0].strip()
-        starts = [match.start() for match in ENTRY.finditer(text)]
-        keep = 1 + index % 4
-        if keep < len(starts):
-            text = text[:starts[keep]]
-        tag = "".join("abcdefghijklmnopqrstuvwxyz"[index // 26 ** k % 26] for k in range(3))
-        path = folder / f"{index:03d}_crash{tag}.txt"
-        path.write_text(text.replace(owner, f"Crash {tag.capitalize()} Tester"), encoding="utf-8")
-        paths.append(path)
-    return paths
 
 
 class Reference:

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rdflib import Graph
+from rdflib.compare import isomorphic
 
 from kg.config import Settings
 from kg.errors import QuerySyntaxError, UsageError
@@ -170,7 +172,8 @@ def test_bounded_queries_run_in_the_fast_lane_with_the_workers_answers(disk_stor
             if got.form in ("SELECT", "ASK"):
                 assert body == want, text
             else:  # graphs: the same triples (blank node labels and order may differ)
-                assert sorted(body.splitlines()) == sorted(want.splitlines()) or got.format == "turtle", text
+                assert isomorphic(Graph().parse(data=body, format=got.format),
+                                  Graph().parse(data=want, format=expected.format)), text
             assert got.count > 0
         assert fast.status()["fast_lane"] == len(lookups(paper))
         assert "fast_lane" not in workers.status()
@@ -206,6 +209,7 @@ def test_fast_lane_queries_from_many_threads(disk_store: EmbeddedStore, paper: s
     with QueryPool(disk_store, Settings(fast_lane_slots=2), workers=0) as pool:
         text = f"SELECT ?p ?o WHERE {{ <{paper}> ?p ?o }}"
         expected = b"".join(pool.run(text, accept=JSON).body)
+        before = pool.status()["fast_lane"]
         errors: list[BaseException] = []
 
         def client() -> None:
@@ -221,7 +225,7 @@ def test_fast_lane_queries_from_many_threads(disk_store: EmbeddedStore, paper: s
         for thread in threads:
             thread.join(60)
         assert not errors
-        assert pool.status()["fast_lane"] > 0
+        assert pool.status()["fast_lane"] > before  # some of the 120 found a slot (the others fell back)
 
 
 def test_fast_lane_slots_setting_accepts_zero_and_refuses_negatives() -> None:

@@ -105,11 +105,6 @@ def writable(make_server: Callable[..., LiveServer]) -> LiveServer:
     return make_server(update_token=TOKEN)
 
 
-def _put(server: LiveServer, graph: str, body: bytes, media: str) -> Any:
-    return server.request("PUT", "graph-store", params={"graph": graph}, content=body,
-                          headers={"Content-Type": media, **AUTH})
-
-
 def _alive(server: LiveServer) -> bool:
     answer = server.get("sparql", params={"query": "ASK { ?s ?p ?o }"},
                         headers={"Accept": "application/sparql-results+json"})
@@ -132,7 +127,7 @@ def test_json_ld_with_a_remote_context_is_refused_and_nothing_is_fetched(writabl
     assert GRAPH + "-ctx" not in writable.store.named_graphs()
     # Another server's file of the same name is not our context: refused, not substituted.
     elsewhere = {"@context": context.url + "context.jsonld", "@id": "https://example.org/ctx", "label": "x"}
-    answer = _put(writable, GRAPH + "-ctx", json.dumps(elsewhere).encode(), "application/ld+json")
+    answer = writable.put_graph(GRAPH + "-ctx", json.dumps(elsewhere).encode(), "application/ld+json")
     assert answer.status_code == 400 and "remote context" in answer.text, answer.text
     assert context.hits == []
 
@@ -142,7 +137,7 @@ def test_json_ld_naming_our_published_context_is_read_from_the_package(writable:
     url = writable.url + "context.jsonld" if published == "server" else "https://w3id.org/scholarkg/context.jsonld"
     ours = {"@context": url, "@id": "paper-1", "title": "Bundled"}
     graph = GRAPH + "-ctx-" + published.replace(" ", "-")
-    assert _put(writable, graph, json.dumps(ours).encode(), "application/ld+json").status_code == 201
+    assert writable.put_graph(graph, json.dumps(ours).encode(), "application/ld+json").status_code == 201
     answer = writable.get("sparql", params={"query": f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"},
                           headers={"Accept": "application/sparql-results+json"})
     rows = [(b["s"]["value"], b["p"]["value"], b["o"]["value"]) for b in answer.json()["results"]["bindings"]]

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from documents import make_documents
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
@@ -106,8 +107,6 @@ def _store_state(store: EmbeddedStore) -> tuple[dict[str, frozenset[object]], fr
 
 
 def _docs(tmp_path: Path, count: int) -> Path:
-    from test_crash_safety import make_documents
-
     make_documents(tmp_path / "docs", count)
     return tmp_path / "docs"
 

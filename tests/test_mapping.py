@@ -102,6 +102,11 @@ def test_graph_iris_follow_the_model(hand: MappedDocument) -> None:
     assert hand.provenance_graph_iri == URIRef(BASE + "graph/ada-lovelace/provenance")
     assert hand.snapshot == URIRef(BASE + "snapshot/ada-lovelace")
     assert hand.owner == URIRef(BASE + "person/ada-lovelace")
+    graphs = (hand.graph_iri, hand.inferred_graph_iri, hand.provenance_graph_iri)
+    assert IRI.document_graphs(str(hand.graph_iri)) == graphs
+    escaped = IRI.graph("000_a b/é")  # a file name's characters, percent-encoded in the IRI
+    assert IRI.document_graphs(str(escaped)) == (escaped, IRI.inferred_graph("000_a b/é"),
+                                                 IRI.provenance_graph("000_a b/é"))
 
 
 def test_every_entity_lives_under_the_configured_base() -> None:

@@ -16,7 +16,7 @@ from rdflib.compare import isomorphic
 from kg.config import Settings
 from kg.errors import KGError, NonConformingData, ParseError, TooManyRequests
 from kg.mapping import map_profile
-from kg.ntriples import NTriplesWriter
+from kg.ntriples import ntriples
 from kg.parse import parse_profile
 from kg.prepare import AUTO_WORKERS_MIN_DOCUMENTS, Preparer, prepared_in_order, worker_count
 
@@ -37,7 +37,7 @@ def test_ntriples_writer_round_trips_awkward_terms() -> None:
         graph.add((subject, URIRef(f"{EX}typed"), Literal(text, datatype=URIRef(f"{EX}type"))))
     graph.add((URIRef(f"{EX}n"), URIRef(f"{EX}count"), Literal(3, datatype=XSD.integer)))
     graph.add((URIRef(f"{EX}n"), URIRef(f"{EX}blank"), BNode("b1")))
-    written = NTriplesWriter().write(graph)
+    written = ntriples(graph)
     assert written.count(b"\n") == len(graph)  # one statement a line: newlines inside literals are escaped
     assert all(line.endswith(b" .") for line in written.splitlines())
     assert isomorphic(Graph().parse(data=written, format="nt"), graph)
@@ -45,7 +45,7 @@ def test_ntriples_writer_round_trips_awkward_terms() -> None:
 
 def test_ntriples_writer_refuses_what_ntriples_cannot_carry() -> None:
     with pytest.raises(Exception, match="does not look like a valid URI"):
-        NTriplesWriter().write([(URIRef(f"{EX}a b"), URIRef(f"{EX}p"), Literal("x"))])
+        ntriples([(URIRef(f"{EX}a b"), URIRef(f"{EX}p"), Literal("x"))])
 
 
 def test_prepared_graphs_hold_exactly_the_mapped_triples_in_order() -> None:
@@ -64,11 +64,12 @@ def test_prepared_graphs_hold_exactly_the_mapped_triples_in_order() -> None:
     assert prepared.triples == len(mapped.asserted) and prepared.papers == mapped.paper_count
 
 
-def test_worker_count() -> None:
+def test_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kg.prepare.os.cpu_count", lambda: 4)
     assert worker_count(3, 1) == 3
     assert worker_count(1, 10_000) == 1
     assert worker_count(0, AUTO_WORKERS_MIN_DOCUMENTS - 1) == 1
-    assert worker_count(0, AUTO_WORKERS_MIN_DOCUMENTS) >= 1
+    assert worker_count(0, AUTO_WORKERS_MIN_DOCUMENTS) == 4
 
 
 def _documents(folder: Path) -> list[Path]:

@@ -40,8 +40,7 @@ def labels(response: httpx.Response) -> list[str]:
 
 def put_note(server: LiveServer, graph: str, label: str) -> None:
     body = f'<{NOTE}> <http://www.w3.org/2000/01/rdf-schema#label> "{label}" .\n'.encode()
-    response = server.request("PUT", "graph-store", params={"graph": graph}, content=body,
-                              headers={"Content-Type": "text/turtle", **AUTH})
+    response = server.put_graph(graph, body)
     assert response.status_code in (200, 201, 204), response.text
 
 

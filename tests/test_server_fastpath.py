@@ -158,8 +158,7 @@ def query(server: LiveServer, text: str) -> tuple[str | None, list[str]]:
 
 def put_label(server: LiveServer, graph: str, subject: str, label: str) -> None:
     body = f'<{subject}> <{LABEL}> "{label}" .\n'.encode()
-    done = server.request("PUT", "graph-store", params={"graph": graph}, content=body,
-                          headers={"Content-Type": "text/turtle", **AUTH})
+    done = server.put_graph(graph, body)
     assert done.status_code in (200, 201, 204), done.text
 
 
@@ -181,7 +180,7 @@ def test_writes_invalidate_answers_given_before_routing(live: LiveServer, person
         assert query(live, text) == ("hit", ["fast one"])
         assert b"fast one" in raw(live, document)[1]
     update = f"INSERT DATA {{ GRAPH <{graph}> {{ <{person}> <{LABEL}> 'fast two' }} }}"
-    done = live.post("sparql", content=update.encode(), headers={"Content-Type": "application/sparql-update", **AUTH})
+    done = live.update(update)
     assert done.status_code == 200, done.text  # SPARQL Update
     assert query(live, text) == ("miss", ["fast one", "fast two"])
     assert b"fast two" in raw(live, document)[1]
@@ -225,10 +224,17 @@ def test_a_client_at_its_limit_still_gets_cache_hits_but_no_new_query(live: Live
 def test_answers_before_routing_are_counted_under_their_routes(live: LiveServer, person: str) -> None:
     text = MANY + " # metrics"
     document = f"/doc/{person.removeprefix(BASE)}.html"
-    for _ in range(3):
-        raw(live, sparql_target(text), {"Accept": JSON})
+    labels = ('route="/sparql",method="GET",status="200"', 'route="/doc/{rest:path}",method="GET",status="200"')
+    before = _counts(live, labels)
+    for _ in range(3):  # one miss answered by the handler, then two hits answered before routing
+        assert cache_header(raw(live, sparql_target(text), {"Accept": JSON})[0]) in ("miss", "hit")
         raw(live, document, {"Accept": "text/html"})
-    metrics = live.get("metrics").text
-    assert 'route="/sparql",method="GET",status="200"' in metrics
-    assert 'route="/doc/{rest:path}",method="GET",status="200"' in metrics
-    assert 'route="unmatched",method="GET",status="200"' not in metrics
+    assert [after - then for after, then in zip(_counts(live, labels), before, strict=True)] == [3, 3]
+    assert 'route="unmatched",method="GET",status="200"' not in live.get("metrics").text
+
+
+def _counts(live: LiveServer, labels: tuple[str, ...]) -> list[float]:
+    """The kg_http_requests_total samples with these labels (0 when absent)."""
+    text = live.get("metrics").text
+    return [next((float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                  if line.startswith("kg_http_requests_total{") and label in line), 0.0) for label in labels]

@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import httpx
 import pytest
 from conftest import LiveServer
 from rdflib import Graph, Literal, URIRef
@@ -44,15 +43,8 @@ def ask(server: LiveServer, text: str) -> bool:
     return bool(response.json()["boolean"])
 
 
-def put(server: LiveServer, iri: str, body: bytes, media: str = "text/turtle", headers: dict[str, str] | None = None,
-        ) -> httpx.Response:
-    return server.request("PUT", "graph-store", params={"graph": iri}, content=body,
-                          headers={"Content-Type": media, **(AUTH if headers is None else headers)})
-
-
-def update(server: LiveServer, text: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    return server.post("sparql", content=text.encode(),
-                       headers={"Content-Type": "application/sparql-update", **(AUTH if headers is None else headers)})
+put = LiveServer.put_graph
+update = LiveServer.update
 
 
 def seed_asserted(server: LiveServer) -> str:
@@ -65,10 +57,10 @@ def seed_asserted(server: LiveServer) -> str:
 
 def test_writes_are_403_when_no_token_is_configured(server: LiveServer) -> None:
     before = server.store.quad_count()
-    assert put(server, SIMPLE, SIMPLE_TURTLE).status_code == 403
+    assert put(server, SIMPLE, SIMPLE_TURTLE, headers=AUTH).status_code == 403
     assert server.request("DELETE", "graph-store", params={"graph": seed_asserted(server)},
                           headers=AUTH).status_code == 403
-    assert update(server, "CLEAR ALL").status_code == 403
+    assert update(server, "CLEAR ALL", headers=AUTH).status_code == 403
     assert server.post("sparql", data={"update": "CLEAR ALL"}, headers=AUTH).status_code == 403
     assert server.store.quad_count() == before
 
